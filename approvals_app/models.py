@@ -1,0 +1,1 @@
+"""Governance: approval policies, requests and reviews (see the approval workflow issue)."""

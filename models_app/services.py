@@ -1,0 +1,691 @@
+"""Every change of state in the catalogue.
+
+Each function takes the acting user, checks permission, validates, writes its rows and the
+audit event in one transaction, and raises RegistryError (or its subclass NotAllowed) with a
+message a person can act on. Views, the admin, commands and APIs call these and nothing else.
+"""
+
+import hashlib
+import math
+import mimetypes
+import numbers
+import tempfile
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from models_app import permissions
+from models_app.audit import record_event
+from models_app.models import (
+    METRIC_KEY_MAX_LENGTH,
+    Alias,
+    Artifact,
+    Dataset,
+    Membership,
+    Metric,
+    ModelVersion,
+    RegisteredModel,
+    Tag,
+    Team,
+    VersionDataset,
+    metric_key_validator,
+)
+from models_app.validators import clean_artifact_path, validate_model_name, validate_slug_name
+
+RESERVED_ALIASES = {"latest"}
+HASH_CHUNK_SIZE = 1024 * 1024
+
+
+class RegistryError(Exception):
+    """A refused change; ``message`` says why in words a user can act on."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+
+class NotAllowed(RegistryError):
+    code = "permission_denied"
+
+
+def artifact_storage():
+    return storages["artifacts"]
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _require_contributor(actor, model: RegisteredModel) -> None:
+    if not permissions.can_contribute(actor, model):
+        raise NotAllowed(
+            f"You need the contributor role in team '{model.team}' to change {model.name}."
+        )
+
+
+def _require_active(model: RegisteredModel) -> None:
+    if model.is_archived:
+        raise RegistryError(f"{model.name} is archived; restore it before changing it.")
+
+
+def _set_tags(obj, tag_names: Iterable[str]) -> list[str]:
+    names = normalise_tags(tag_names)
+    tags = [Tag.objects.get_or_create(name=name)[0] for name in names]
+    obj.tags.set(tags)
+    return names
+
+
+def normalise_tags(tag_names: Iterable[str]) -> list[str]:
+    """Lower-case, de-duplicate and validate tag names; raises RegistryError naming a bad one."""
+    names = []
+    for raw in tag_names:
+        name = raw.strip().lower()
+        if not name:
+            continue
+        try:
+            validate_slug_name(name)
+        except ValidationError:
+            raise RegistryError(
+                f"Tag '{raw}' is not valid: use lower-case letters, digits, '_' or '-'.",
+                field="tags",
+            ) from None
+        if name not in names:
+            names.append(name)
+    return sorted(names)
+
+
+def _snapshot(obj, fields: Iterable[str]) -> dict[str, Any]:
+    values = {}
+    for field in fields:
+        value = getattr(obj, field)
+        if hasattr(value, "pk"):
+            value = str(value)
+        values[field] = value
+    return values
+
+
+def _diff(before: dict, after: dict) -> tuple[dict, dict]:
+    changed = [key for key in after if before.get(key) != after.get(key)]
+    return {k: before.get(k) for k in changed}, {k: after[k] for k in changed}
+
+
+# --- models --------------------------------------------------------------------------------
+
+MODEL_EDITABLE_FIELDS = (
+    "display_name",
+    "description",
+    "responsible",
+    "task",
+    "risk_tier",
+    "restricted",
+)
+
+
+def create_model(
+    *,
+    actor,
+    name: str,
+    team: Team,
+    display_name: str = "",
+    description: str = "",
+    responsible=None,
+    task: str = RegisteredModel.Task.OTHER,
+    risk_tier: str = RegisteredModel.RiskTier.MINIMAL,
+    restricted: bool = False,
+    tags: Iterable[str] = (),
+) -> RegisteredModel:
+    """Register a new model in a team the actor contributes to."""
+    if not permissions.can_create_model_in(actor, team.pk):
+        raise NotAllowed(f"You need the contributor role in team '{team}' to create models there.")
+    name = (name or "").strip()
+    try:
+        validate_model_name(name)
+    except ValidationError as exc:
+        raise RegistryError(exc.messages[0], field="name") from None
+    model = RegisteredModel(
+        name=name,
+        team=team,
+        display_name=display_name,
+        description=description,
+        responsible=responsible,
+        task=task,
+        risk_tier=risk_tier,
+        restricted=restricted,
+        created_by=actor,
+    )
+    try:
+        model.full_clean(exclude=["name"])
+    except ValidationError as exc:
+        raise RegistryError("; ".join(exc.messages)) from None
+    try:
+        with transaction.atomic():
+            model.save()
+            tag_names = _set_tags(model, tags)
+            record_event(
+                actor=actor,
+                action="models_app.model.created",
+                obj=model,
+                after={
+                    **_snapshot(model, MODEL_EDITABLE_FIELDS),
+                    "team": team.slug,
+                    "tags": tag_names,
+                },
+            )
+    except IntegrityError:
+        raise RegistryError(
+            f"A model named '{name}' already exists.", field="name", code="duplicate"
+        ) from None
+    return model
+
+
+def update_model(*, actor, model: RegisteredModel, tags: Iterable[str] | None = None, **changes):
+    """Change a model's descriptive fields (those in MODEL_EDITABLE_FIELDS) and tags."""
+    _require_contributor(actor, model)
+    unknown = set(changes) - set(MODEL_EDITABLE_FIELDS)
+    if unknown:
+        raise RegistryError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+        _require_active(model)
+        before = _snapshot(model, changes)
+        before_tags = sorted(model.tags.values_list("name", flat=True))
+        for field, value in changes.items():
+            setattr(model, field, value)
+        try:
+            model.full_clean(exclude=["name", "team"])
+        except ValidationError as exc:
+            raise RegistryError("; ".join(exc.messages)) from None
+        model.updated_at = timezone.now()
+        model.save()
+        old, new = _diff(before, _snapshot(model, changes))
+        if tags is not None:
+            after_tags = _set_tags(model, tags)
+            if after_tags != before_tags:
+                old["tags"], new["tags"] = before_tags, after_tags
+        if new:
+            record_event(
+                actor=actor, action="models_app.model.updated", obj=model, before=old, after=new
+            )
+    return model
+
+
+def archive_model(*, actor, model: RegisteredModel, reason: str = "") -> RegisteredModel:
+    """Hide a model from the active catalogue; its versions and history stay."""
+    _require_contributor(actor, model)
+    with transaction.atomic():
+        model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+        if model.is_archived:
+            raise RegistryError(f"{model.name} is already archived.")
+        model.archived_at = timezone.now()
+        model.save(update_fields=["archived_at"])
+        record_event(
+            actor=actor,
+            action="models_app.model.archived",
+            obj=model,
+            before={"archived": False},
+            after={"archived": True, "reason": reason},
+        )
+    return model
+
+
+def restore_model(*, actor, model: RegisteredModel) -> RegisteredModel:
+    """Bring an archived model back into the active catalogue."""
+    _require_contributor(actor, model)
+    with transaction.atomic():
+        model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+        if not model.is_archived:
+            raise RegistryError(f"{model.name} is not archived.")
+        model.archived_at = None
+        model.save(update_fields=["archived_at"])
+        record_event(
+            actor=actor,
+            action="models_app.model.restored",
+            obj=model,
+            before={"archived": True},
+            after={"archived": False},
+        )
+    return model
+
+
+# --- versions ------------------------------------------------------------------------------
+
+VERSION_CARD_FIELDS = ("description", "intended_use", "limitations", "ethical_considerations")
+
+
+def _clean_datasets(datasets: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
+    cleaned = []
+    roles = set(VersionDataset.Role.values)
+    for index, entry in enumerate(datasets, start=1):
+        name = (entry.get("name") or "").strip()
+        role = (entry.get("role") or VersionDataset.Role.TRAINING).strip()
+        if not name:
+            raise RegistryError(f"Dataset #{index} has no name.", field="datasets")
+        if len(name) > 200:
+            raise RegistryError(f"Dataset #{index}: the name is too long.", field="datasets")
+        if role not in roles:
+            raise RegistryError(
+                f"Dataset #{index} ('{name}'): role must be one of {', '.join(sorted(roles))}.",
+                field="datasets",
+            )
+        cleaned.append(
+            {
+                "name": name,
+                "version": (entry.get("version") or "").strip()[:100],
+                "uri": (entry.get("uri") or "").strip()[:1000],
+                "digest": (entry.get("digest") or "").strip()[:200],
+                "role": role,
+            }
+        )
+    return cleaned
+
+
+def register_version(
+    *,
+    actor,
+    model: RegisteredModel,
+    framework: str = "",
+    framework_version: str = "",
+    architecture: str = "",
+    description: str = "",
+    source_uri: str = "",
+    hyperparameters: Mapping[str, Any] | None = None,
+    parent: ModelVersion | None = None,
+    external_base_model: str = "",
+    datasets: Iterable[Mapping[str, str]] = (),
+    intended_use: str = "",
+    limitations: str = "",
+    ethical_considerations: str = "",
+    tags: Iterable[str] = (),
+) -> ModelVersion:
+    """Register the next version of a model, with its lineage and datasets."""
+    _require_contributor(actor, model)
+    hyperparameters = dict(hyperparameters or {})
+    if parent is not None and not permissions.can_view_model(actor, parent.model):
+        raise RegistryError("The parent version does not exist.", field="parent")
+    dataset_entries = _clean_datasets(datasets)
+    tag_names = normalise_tags(tags)
+    with transaction.atomic():
+        # The row lock serialises concurrent registrations of one model, so each gets the
+        # next number and none is handed out twice.
+        locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+        _require_active(locked)
+        locked.latest_version += 1
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["latest_version", "updated_at"])
+        version = ModelVersion(
+            model=locked,
+            version=locked.latest_version,
+            framework=framework,
+            framework_version=framework_version,
+            architecture=architecture,
+            description=description,
+            source_uri=source_uri,
+            hyperparameters=hyperparameters,
+            parent=parent,
+            external_base_model=external_base_model,
+            intended_use=intended_use,
+            limitations=limitations,
+            ethical_considerations=ethical_considerations,
+            created_by=actor,
+        )
+        try:
+            version.full_clean(exclude=["model", "version", "parent"])
+        except ValidationError as exc:
+            raise RegistryError("; ".join(exc.messages)) from None
+        version.save()
+        for entry in dataset_entries:
+            dataset, _ = Dataset.objects.get_or_create(
+                name=entry["name"],
+                version=entry["version"],
+                defaults={"uri": entry["uri"], "digest": entry["digest"]},
+            )
+            VersionDataset.objects.get_or_create(
+                version=version, dataset=dataset, role=entry["role"]
+            )
+        _set_tags(version, tag_names)
+        record_event(
+            actor=actor,
+            action="models_app.version.registered",
+            obj=version,
+            after={
+                "framework": framework,
+                "framework_version": framework_version,
+                "architecture": architecture,
+                "source_uri": source_uri,
+                "parent": str(parent) if parent else None,
+                "external_base_model": external_base_model,
+                "hyperparameters": hyperparameters,
+                "datasets": dataset_entries,
+                "tags": tag_names,
+            },
+        )
+    model.latest_version = locked.latest_version
+    return version
+
+
+def update_version_card(
+    *, actor, version: ModelVersion, tags: Iterable[str] | None = None, **changes
+) -> ModelVersion:
+    """Edit a version's description and model-card fields (VERSION_CARD_FIELDS) and tags."""
+    _require_contributor(actor, version.model)
+    unknown = set(changes) - set(VERSION_CARD_FIELDS)
+    if unknown:
+        raise RegistryError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().select_related("model").get(
+            pk=version.pk
+        )
+        before = _snapshot(version, changes)
+        before_tags = sorted(version.tags.values_list("name", flat=True))
+        for field, value in changes.items():
+            setattr(version, field, value)
+        version.save(update_fields=list(changes) or None)
+        old, new = _diff(before, _snapshot(version, changes))
+        if tags is not None:
+            after_tags = _set_tags(version, tags)
+            if after_tags != before_tags:
+                old["tags"], new["tags"] = before_tags, after_tags
+        if new:
+            record_event(
+                actor=actor,
+                action="models_app.version.card_updated",
+                obj=version,
+                before=old,
+                after=new,
+            )
+    return version
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+
+def _clean_metric(index: int, entry: Mapping[str, Any]) -> dict[str, Any]:
+    key = entry.get("key")
+    label = f"Metric #{index}" + (f" ('{key}')" if isinstance(key, str) and key else "")
+    if not isinstance(key, str) or not key.strip():
+        raise RegistryError(f"{label}: the key is missing.", field="metrics")
+    key = key.strip()
+    if len(key) > METRIC_KEY_MAX_LENGTH:
+        raise RegistryError(
+            f"Metric #{index}: the key is longer than {METRIC_KEY_MAX_LENGTH} characters.",
+            field="metrics",
+        )
+    try:
+        metric_key_validator(key)
+    except ValidationError:
+        raise RegistryError(
+            f"{label}: keys may contain letters, digits, spaces and _ . - / only.",
+            field="metrics",
+        ) from None
+    value = entry.get("value")
+    # bool is a Number in Python; True is not a metric value.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise RegistryError(f"{label}: the value {value!r} is not a number.", field="metrics")
+    value = float(value)
+    if not math.isfinite(value):
+        raise RegistryError(
+            f"{label}: the value must be a finite number, got {value}.", field="metrics"
+        )
+    step = entry.get("step")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
+        raise RegistryError(f"{label}: the step {step!r} is not a whole number.", field="metrics")
+    if step is not None and not (0 <= step < 2**63):
+        raise RegistryError(f"{label}: the step must be zero or more.", field="metrics")
+    metric_slice = entry.get("slice") or ""
+    if not isinstance(metric_slice, str) or len(metric_slice) > 200:
+        raise RegistryError(
+            f"{label}: the slice must be text of at most 200 characters.", field="metrics"
+        )
+    return {"key": key, "value": value, "step": step, "slice": metric_slice.strip()}
+
+
+def log_metrics(
+    *, actor, version: ModelVersion, metrics: Iterable[Mapping[str, Any]]
+) -> list[Metric]:
+    """Record a batch of metrics; the whole batch is refused if any entry is bad."""
+    _require_contributor(actor, version.model)
+    cleaned = [_clean_metric(i, entry) for i, entry in enumerate(metrics, start=1)]
+    if not cleaned:
+        raise RegistryError("No metrics were given.", field="metrics")
+    with transaction.atomic():
+        _require_active(version.model)
+        rows = Metric.objects.bulk_create([Metric(version=version, **entry) for entry in cleaned])
+        record_event(
+            actor=actor,
+            action="models_app.version.metrics_logged",
+            obj=version,
+            after={"metrics": cleaned},
+        )
+    return rows
+
+
+# --- artefacts -----------------------------------------------------------------------------
+
+
+def _content_key(sha256: str) -> str:
+    return f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def _hash_to_spool(source: IO[bytes], limit: int) -> tuple[IO[bytes], str, int]:
+    """Copy source into a temporary file chunk by chunk, hashing as it goes."""
+    digest = hashlib.sha256()
+    size = 0
+    spool = tempfile.SpooledTemporaryFile(max_size=HASH_CHUNK_SIZE * 4)  # noqa: SIM115
+    chunks = source.chunks(HASH_CHUNK_SIZE) if hasattr(source, "chunks") else iter(
+        lambda: source.read(HASH_CHUNK_SIZE), b""
+    )
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            spool.close()
+            raise RegistryError(
+                f"The file is larger than the upload limit of {limit:,} bytes.",
+                field="file",
+                code="too_large",
+            )
+        digest.update(chunk)
+        spool.write(chunk)
+    spool.seek(0)
+    return spool, digest.hexdigest(), size
+
+
+def attach_artifact(
+    *,
+    actor,
+    version: ModelVersion,
+    path: str,
+    content: IO[bytes],
+    kind: str = Artifact.Kind.OTHER,
+    content_type: str = "",
+) -> Artifact:
+    """Store a file for a version, content-addressed, and record it."""
+    _require_contributor(actor, version.model)
+    try:
+        path = clean_artifact_path(path)
+    except ValidationError as exc:
+        raise RegistryError(exc.messages[0], field="path", code=exc.code) from None
+    if kind not in Artifact.Kind.values:
+        raise RegistryError(f"'{kind}' is not an artefact kind.", field="kind")
+    _require_active(version.model)
+    if Artifact.objects.filter(version=version, path=path).exists():
+        raise RegistryError(
+            f"{version} already has an artefact at '{path}'.", field="path", code="duplicate"
+        )
+    limit = settings.ARTIFACT_MAX_UPLOAD_BYTES
+    spool, sha256, size = _hash_to_spool(content, limit)
+    storage = artifact_storage()
+    key = _content_key(sha256)
+    stored_new_object = False
+    try:
+        with spool:
+            if not storage.exists(key):
+                saved_as = storage.save(key, File(spool, name=key))
+                stored_new_object = True
+                if saved_as != key:
+                    # Another upload of the same bytes won the race; keep one copy.
+                    storage.delete(saved_as)
+                    stored_new_object = False
+        with transaction.atomic():
+            artifact = Artifact.objects.create(
+                version=version,
+                path=path,
+                kind=kind,
+                size=size,
+                sha256=sha256,
+                storage_key=key,
+                content_type=content_type or mimetypes.guess_type(path)[0] or "",
+                created_by=actor,
+            )
+            record_event(
+                actor=actor,
+                action="models_app.artifact.attached",
+                obj=artifact,
+                after={"path": path, "kind": kind, "size": size, "sha256": sha256},
+            )
+    except IntegrityError:
+        _discard_unreferenced(storage, key, stored_new_object)
+        raise RegistryError(
+            f"{version} already has an artefact at '{path}'.", field="path", code="duplicate"
+        ) from None
+    except BaseException:
+        _discard_unreferenced(storage, key, stored_new_object)
+        raise
+    return artifact
+
+
+def _discard_unreferenced(storage, key: str, stored_new_object: bool) -> None:
+    # Only delete what this call stored, and only if no committed row points at it.
+    if stored_new_object and not Artifact.objects.filter(storage_key=key).exists():
+        storage.delete(key)
+
+
+class ArtifactCorrupted(RegistryError):
+    code = "checksum_mismatch"
+
+
+def open_verified_artifact(artifact: Artifact) -> IO[bytes]:
+    """Open an artefact's bytes after checking them against the recorded sha256."""
+    storage = artifact_storage()
+    digest = hashlib.sha256()
+    try:
+        with storage.open(artifact.storage_key, "rb") as stored:
+            for chunk in iter(lambda: stored.read(HASH_CHUNK_SIZE), b""):
+                digest.update(chunk)
+    except FileNotFoundError:
+        raise ArtifactCorrupted(f"The stored bytes of '{artifact.path}' are missing.") from None
+    if digest.hexdigest() != artifact.sha256:
+        raise ArtifactCorrupted(
+            f"The stored bytes of '{artifact.path}' do not match their recorded sha256; "
+            "the download was stopped."
+        )
+    return storage.open(artifact.storage_key, "rb")
+
+
+# --- aliases -------------------------------------------------------------------------------
+
+
+def set_alias(*, actor, model: RegisteredModel, name: str, version: ModelVersion) -> Alias:
+    """Point an alias (e.g. 'champion') at a version, creating or moving it."""
+    _require_contributor(actor, model)
+    name = (name or "").strip().lower()
+    try:
+        validate_slug_name(name)
+    except ValidationError as exc:
+        raise RegistryError(exc.messages[0], field="name") from None
+    if name in RESERVED_ALIASES or (name.startswith("v") and name[1:].isdigit()):
+        raise RegistryError(
+            f"'{name}' is reserved; it would be confused with a version.", field="name"
+        )
+    if version.model_id != model.pk:
+        raise RegistryError(f"Version {version} is not a version of {model.name}.", field="version")
+    with transaction.atomic():
+        _require_active(model)
+        alias = Alias.objects.select_for_update().filter(model=model, name=name).first()
+        if alias is None:
+            alias = Alias.objects.create(model=model, name=name, version=version, updated_by=actor)
+            record_event(
+                actor=actor,
+                action="models_app.alias.set",
+                obj=alias,
+                after={"alias": name, "version": version.version},
+            )
+        elif alias.version_id != version.pk:
+            previous = alias.version.version
+            alias.version = version
+            alias.updated_by = actor
+            alias.save(update_fields=["version", "updated_by", "updated_at"])
+            record_event(
+                actor=actor,
+                action="models_app.alias.moved",
+                obj=alias,
+                before={"alias": name, "version": previous},
+                after={"alias": name, "version": version.version},
+            )
+    return alias
+
+
+def delete_alias(*, actor, model: RegisteredModel, name: str) -> None:
+    """Remove an alias from a model."""
+    _require_contributor(actor, model)
+    with transaction.atomic():
+        alias = (
+            Alias.objects.select_for_update()
+            .select_related("version")
+            .filter(model=model, name=name)
+            .first()
+        )
+        if alias is None:
+            raise RegistryError(f"{model.name} has no alias '{name}'.", field="name")
+        record_event(
+            actor=actor,
+            action="models_app.alias.deleted",
+            obj=alias,
+            before={"alias": name, "version": alias.version.version},
+        )
+        alias.delete()
+
+
+# --- organisation (ops) -------------------------------------------------------------------
+
+
+def record_admin_change(*, actor, obj, action: str, before: dict | None, after: dict | None):
+    """Audit a change that ops staff made to reference data in the admin.
+
+    Call inside the transaction that saved or deleted ``obj``.
+    """
+    return record_event(actor=actor, action=action, obj=obj, before=before, after=after)
+
+
+def set_membership(*, actor, team: Team, user, role: str) -> Membership:
+    """Give a user a role in a team (or change it). Superusers and team admins only."""
+    if not permissions.has_team_role(actor, team.pk, Membership.Role.ADMIN):
+        raise NotAllowed(f"Only admins of team '{team}' can change its members.")
+    if role not in Membership.Role.values:
+        raise RegistryError(f"'{role}' is not a team role.", field="role")
+    with transaction.atomic():
+        membership, created = Membership.objects.select_for_update().get_or_create(
+            team=team, user=user, defaults={"role": role}
+        )
+        before = None if created else {"role": membership.role}
+        if not created and membership.role == role:
+            return membership
+        membership.role = role
+        membership.save(update_fields=["role"])
+        record_event(
+            actor=actor,
+            action="models_app.membership.set",
+            obj=membership,
+            before=before,
+            after={"user": user.get_username(), "team": team.slug, "role": role},
+        )
+    return membership
