@@ -1,6 +1,9 @@
 """Who may do what to which model. Services call these; views use them to hide buttons."""
 
-from models_app.models import ROLE_RANK, Membership, RegisteredModel
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+
+from models_app.models import ROLE_RANK, Membership, ModelVersion, RegisteredModel
 
 
 def team_role(user, team_id: int) -> str | None:
@@ -34,3 +37,28 @@ def can_contribute(user, model: RegisteredModel) -> bool:
 
 def can_create_model_in(user, team_id: int) -> bool:
     return has_team_role(user, team_id, Membership.Role.CONTRIBUTOR)
+
+
+def get_visible_model_or_404(user, name: str) -> RegisteredModel:
+    """The model called ``name`` if this user may see it; 404 otherwise, so that a
+    restricted model's existence does not leak."""
+    return get_object_or_404(
+        RegisteredModel.objects.visible_to(user).select_related("team", "responsible"),
+        name=name,
+    )
+
+
+def get_visible_version_or_404(user, name: str, number: int) -> ModelVersion:
+    return get_object_or_404(
+        ModelVersion.objects.visible_to(user).select_related(
+            "model", "model__team", "created_by", "parent", "parent__model"
+        ),
+        model__name=name,
+        version=number,
+    )
+
+
+def require_contributor(user, model: RegisteredModel) -> None:
+    """For write views: a member without the contributor role gets 403."""
+    if not can_contribute(user, model):
+        raise PermissionDenied(f"You need the contributor role in team '{model.team}'.")

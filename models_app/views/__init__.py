@@ -1,0 +1,1 @@
+"""Views of the catalogue, split by feature: catalogue (models), versions, audit."""

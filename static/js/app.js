@@ -1,0 +1,13 @@
+// Small progressive enhancements; every page works without this file.
+document.addEventListener("htmx:responseError", (event) => {
+  const box = document.getElementById("messages");
+  if (!box) return;
+  const status = event.detail.xhr.status;
+  const note = document.createElement("div");
+  note.className = "message message-error";
+  note.setAttribute("role", "alert");
+  note.textContent = status === 403
+    ? "You are not allowed to do that."
+    : `The server could not complete the request (HTTP ${status}). Reload the page and try again.`;
+  box.replaceChildren(note);
+});
