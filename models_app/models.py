@@ -123,9 +123,7 @@ class RegisteredModel(models.Model):
         help_text="The person accountable for this model.",
     )
     task = models.CharField(max_length=40, choices=Task.choices, default=Task.OTHER)
-    risk_tier = models.CharField(
-        max_length=20, choices=RiskTier.choices, default=RiskTier.MINIMAL
-    )
+    risk_tier = models.CharField(max_length=20, choices=RiskTier.choices, default=RiskTier.MINIMAL)
     restricted = models.BooleanField(
         default=False, help_text="Only members of the owning team can see a restricted model."
     )
@@ -230,6 +228,9 @@ class ModelVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     deprecated_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
+    # Set when the version is approved for any environment: from then on its artefacts and
+    # metrics are evidence and can no longer be added to or changed.
+    evidence_locked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ModelVersionQuerySet.as_manager()
 
@@ -369,9 +370,7 @@ class Alias(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "aliases"
-        constraints = [
-            models.UniqueConstraint(fields=["model", "name"], name="alias_unique_name")
-        ]
+        constraints = [models.UniqueConstraint(fields=["model", "name"], name="alias_unique_name")]
 
     def __str__(self):
         return f"{self.model.name}@{self.name}"
@@ -477,7 +476,35 @@ class Dependency(models.Model):
             raise ValidationError({"pinned_version": "The pinned version is of another model."})
 
 
+_AUDIT_NOUNS = {"artifact": "artefact"}
+_AUDIT_VERB_TONES = {
+    "good": {"created", "registered", "set", "attached", "approved", "restored", "promoted"},
+    "bad": {"deleted", "archived", "rejected", "retired", "rolled_back", "revoked", "withdrawn"},
+    "info": {"updated", "card_updated", "moved", "metrics_logged", "requested", "reviewed"},
+}
+
+
+def audit_action_label(code: str) -> str:
+    """A dotted action code as words: the object's noun, then the verb."""
+    parts = code.split(".")
+    if len(parts) < 2:
+        return code.replace("_", " ").capitalize()
+    noun = _AUDIT_NOUNS.get(parts[-2], parts[-2])
+    return f"{noun} {parts[-1]}".replace("_", " ").capitalize()
+
+
 class AuditEventQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Events this user may read: those of models they can see, plus organisation events
+        (teams, memberships …) that concern no model. Superusers read everything."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        # A subquery, not a list of names: the visible catalogue may be large.
+        names = RegisteredModel.objects.visible_to(user).values("name")
+        return self.filter(Q(model_name="") | Q(model_name__in=names))
+
     # The ledger is append-only: bulk changes are refused outright.
     def update(self, **kwargs):
         raise TypeError("Audit events are never updated.")
@@ -532,6 +559,20 @@ class AuditEvent(models.Model):
     @property
     def changes_dict(self) -> dict:
         return json.loads(self.changes)
+
+    @property
+    def action_label(self) -> str:
+        """'models_app.version.metrics_logged' reads as 'Version metrics logged'."""
+        return audit_action_label(self.action)
+
+    @property
+    def action_tone(self) -> str:
+        """good / bad / info / '' by the action's verb, for the badge colour."""
+        verb = self.action.rsplit(".", 1)[-1]
+        for tone, verbs in _AUDIT_VERB_TONES.items():
+            if verb in verbs:
+                return tone
+        return ""
 
     @property
     def before(self) -> dict:

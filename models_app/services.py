@@ -78,6 +78,23 @@ def _require_active(model: RegisteredModel) -> None:
         raise RegistryError(f"{model.name} is archived; restore it before changing it.")
 
 
+def _lock_active_model(model_id: int) -> RegisteredModel:
+    # A caller's instance may predate an archive, so decide on the row as it is now, and hold
+    # it so that the model cannot be archived before this change commits.
+    model = RegisteredModel.objects.select_for_update().get(pk=model_id)
+    _require_active(model)
+    return model
+
+
+def _require_evidence_unlocked(version: ModelVersion) -> None:
+    if version.evidence_locked_at is not None:
+        raise RegistryError(
+            f"{version} has been approved; its metrics and artefacts are frozen evidence and "
+            "cannot change. Register a new version instead.",
+            code="evidence_locked",
+        )
+
+
 def _set_tags(obj, tag_names: Iterable[str]) -> list[str]:
     names = normalise_tags(tag_names)
     tags = [Tag.objects.get_or_create(name=name)[0] for name in names]
@@ -202,7 +219,9 @@ def update_model(*, actor, model: RegisteredModel, tags: Iterable[str] | None = 
         for field, value in changes.items():
             setattr(model, field, value)
         try:
-            model.full_clean(exclude=["name", "team"])
+            # created_by is not editable here and is legitimately empty once the creator's
+            # account is deleted (SET_NULL); validating it would lock such models forever.
+            model.full_clean(exclude=["name", "team", "created_by"])
         except ValidationError as exc:
             raise RegistryError("; ".join(exc.messages)) from None
         model.updated_at = timezone.now()
@@ -382,8 +401,8 @@ def update_version_card(
     if unknown:
         raise RegistryError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
-        version = ModelVersion.objects.select_for_update().select_related("model").get(
-            pk=version.pk
+        version = (
+            ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
         )
         before = _snapshot(version, changes)
         before_tags = sorted(version.tags.values_list("name", flat=True))
@@ -458,7 +477,10 @@ def log_metrics(
     if not cleaned:
         raise RegistryError("No metrics were given.", field="metrics")
     with transaction.atomic():
-        _require_active(version.model)
+        _lock_active_model(version.model_id)
+        # Locked so that an approval freezing the evidence cannot interleave with this write.
+        locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        _require_evidence_unlocked(locked)
         rows = Metric.objects.bulk_create([Metric(version=version, **entry) for entry in cleaned])
         record_event(
             actor=actor,
@@ -481,8 +503,10 @@ def _hash_to_spool(source: IO[bytes], limit: int) -> tuple[IO[bytes], str, int]:
     digest = hashlib.sha256()
     size = 0
     spool = tempfile.SpooledTemporaryFile(max_size=HASH_CHUNK_SIZE * 4)  # noqa: SIM115
-    chunks = source.chunks(HASH_CHUNK_SIZE) if hasattr(source, "chunks") else iter(
-        lambda: source.read(HASH_CHUNK_SIZE), b""
+    chunks = (
+        source.chunks(HASH_CHUNK_SIZE)
+        if hasattr(source, "chunks")
+        else iter(lambda: source.read(HASH_CHUNK_SIZE), b"")
     )
     for chunk in chunks:
         size += len(chunk)
@@ -516,7 +540,8 @@ def attach_artifact(
         raise RegistryError(exc.messages[0], field="path", code=exc.code) from None
     if kind not in Artifact.Kind.values:
         raise RegistryError(f"'{kind}' is not an artefact kind.", field="kind")
-    _require_active(version.model)
+    _require_active(RegisteredModel.objects.get(pk=version.model_id))
+    _require_evidence_unlocked(version)
     if Artifact.objects.filter(version=version, path=path).exists():
         raise RegistryError(
             f"{version} already has an artefact at '{path}'.", field="path", code="duplicate"
@@ -536,6 +561,8 @@ def attach_artifact(
                     storage.delete(saved_as)
                     stored_new_object = False
         with transaction.atomic():
+            _lock_active_model(version.model_id)
+            _require_evidence_unlocked(ModelVersion.objects.select_for_update().get(pk=version.pk))
             artifact = Artifact.objects.create(
                 version=version,
                 path=path,
@@ -591,6 +618,26 @@ def open_verified_artifact(artifact: Artifact) -> IO[bytes]:
     return storage.open(artifact.storage_key, "rb")
 
 
+def lock_version_evidence(*, actor, version: ModelVersion, reason: str) -> ModelVersion:
+    """Freeze a version's metrics and artefacts (called when an approval is granted).
+
+    Runs inside the caller's transaction when there is one, so the lock and the approval
+    commit together.
+    """
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if version.evidence_locked_at is None:
+            version.evidence_locked_at = timezone.now()
+            version.save(update_fields=["evidence_locked_at"])
+            record_event(
+                actor=actor,
+                action="models_app.version.evidence_locked",
+                obj=version,
+                after={"reason": reason},
+            )
+    return version
+
+
 # --- aliases -------------------------------------------------------------------------------
 
 
@@ -609,7 +656,7 @@ def set_alias(*, actor, model: RegisteredModel, name: str, version: ModelVersion
     if version.model_id != model.pk:
         raise RegistryError(f"Version {version} is not a version of {model.name}.", field="version")
     with transaction.atomic():
-        _require_active(model)
+        _lock_active_model(model.pk)
         alias = Alias.objects.select_for_update().filter(model=model, name=name).first()
         if alias is None:
             alias = Alias.objects.create(model=model, name=name, version=version, updated_by=actor)

@@ -19,4 +19,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("models_app.urls")),
+    path("", include("approvals_app.urls")),
 ]
