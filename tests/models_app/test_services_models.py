@@ -12,7 +12,7 @@ from models_app.services import (
     restore_model,
     update_model,
 )
-from tests.factories import make_user
+from tests.factories import add_member, make_user
 from tests.models_app.ledger import assert_chain_intact, last_event, row_counts
 
 # --- create_model --------------------------------------------------------------------------
@@ -194,6 +194,23 @@ def test_it_refuses_to_change_the_name_or_team(contributor, registered_model, ot
     registered_model.refresh_from_db()
     assert registered_model.name == "fraud-detector"
     assert last_event() is None
+
+
+def test_it_updates_a_model_whose_creator_account_is_gone(team):
+    creator = make_user("leaver")
+    add_member(creator, team, "contributor")
+    model = create_model(actor=creator, name="orphaned", team=team)
+    editor = make_user("stayer")
+    add_member(editor, team, "contributor")
+    creator.delete()
+
+    update_model(actor=editor, model=model, description="still maintained")
+
+    model.refresh_from_db()
+    assert model.created_by is None
+    assert model.description == "still maintained"
+    assert last_event().action == "models_app.model.updated"
+    assert_chain_intact(expected_events=2)
 
 
 def test_it_refuses_an_invalid_value_and_keeps_the_old_one(contributor, registered_model):
