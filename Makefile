@@ -59,9 +59,12 @@ test: $(STAMP_DEV)
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit code 5)" >&2; fi; \
 	exit $$rc
 
+# Both linters always run, so one CI log shows every finding.
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	@status=0; \
+	echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || status=1; \
+	echo "$(BIN)/ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
+	exit $$status
 
 # The deployment checks run with the values a production process would have; the secret is
 # made up on the spot so that none is ever written down.
