@@ -382,12 +382,45 @@ class Environment(models.Model):
     order = models.PositiveIntegerField(default=0, help_text="Position in the promotion path.")
     requires_approval = models.BooleanField(default=False)
     description = models.TextField(blank=True)
+    promotion_sources = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="promotes_to",
+        help_text="A version may enter this environment only if it is or was deployed in one of "
+        "these. Empty: from anywhere.",
+    )
 
     class Meta:
         ordering = ["order", "name"]
 
     def __str__(self):
         return self.display_name or self.name
+
+
+class DeploymentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Deployments of models this user may see."""
+        return self.filter(model__in=RegisteredModel.objects.visible_to(user))
+
+    def active(self):
+        return self.filter(status=Deployment.Status.ACTIVE)
+
+    def live_at(self, moment):
+        """Deployments that were serving at ``moment``: started at or before it and not yet
+        ended (a deployment that ended exactly then had already been replaced)."""
+        return self.filter(deployed_at__lte=moment).filter(
+            Q(ended_at__isnull=True) | Q(ended_at__gt=moment)
+        )
+
+    def overlapping(self, since=None, until=None):
+        """Deployments that served at some moment in [since, until]; either end may be open."""
+        rows = self
+        if until is not None:
+            rows = rows.filter(deployed_at__lte=until)
+        if since is not None:
+            rows = rows.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=since))
+        return rows
 
 
 class Deployment(models.Model):
@@ -415,9 +448,39 @@ class Deployment(models.Model):
     )
     deployed_at = models.DateTimeField(db_index=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # The pk of the approvals_app.ApprovalRequest that allowed this deployment. A plain number,
+    # not a foreign key: models_app never imports approvals_app, and a ForeignKey to it would
+    # make this app's migrations depend on the other's. Deployments are never deleted and
+    # approval requests are PROTECTed, so the number keeps pointing at the same request.
+    approval_reference = models.PositiveBigIntegerField(null=True, blank=True)
+    # Set when an admin promoted past the environment's promotion path.
+    override_reason = models.TextField(blank=True)
+    rolled_back_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rollbacks",
+        help_text="The deployment this one replaced by rolling back.",
+    )
+    superseded_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="supersedes",
+        help_text="The deployment that replaced this one.",
+    )
+
+    objects = DeploymentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-deployed_at"]
+        indexes = [
+            models.Index(
+                fields=["environment", "model", "deployed_at"], name="deployment_env_timeline"
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["model", "environment"],
@@ -428,6 +491,16 @@ class Deployment(models.Model):
                 condition=Q(traffic_percent__gte=1, traffic_percent__lte=100),
                 name="deployment_traffic_percent_range",
             ),
+            # "What was live at 14:00" reads deployed_at/ended_at, so an active deployment must
+            # be open-ended and an ended one must say when it ended.
+            models.CheckConstraint(
+                condition=Q(status="active", ended_at__isnull=True)
+                | (~Q(status="active") & Q(ended_at__isnull=False)),
+                name="deployment_ended_unless_active",
+            ),
+            # That canary shares of one model in one environment stay below 100 together is a
+            # rule over several rows, which no portable constraint can express; promotion
+            # enforces it under a row lock on the model (approvals_app.promotion).
         ]
 
     def __str__(self):
@@ -440,6 +513,10 @@ class Application(models.Model):
     owner_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="applications")
     contact = models.CharField(max_length=200, blank=True)
     description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
@@ -501,9 +578,10 @@ class AuditEventQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self
-        # A subquery, not a list of names: the visible catalogue may be large.
-        names = RegisteredModel.objects.visible_to(user).values("name")
-        return self.filter(Q(model_name="") | Q(model_name__in=names))
+        # A correlated EXISTS rather than IN (…): with IN, SQLite answers "newest 50" by sorting
+        # every visible event; with EXISTS it walks the sequence index and stops after 50.
+        visible = RegisteredModel.objects.visible_to(user).filter(name=OuterRef("model_name"))
+        return self.filter(Q(model_name="") | Exists(visible))
 
     # The ledger is append-only: bulk changes are refused outright.
     def update(self, **kwargs):

@@ -11,3 +11,13 @@ document.addEventListener("htmx:responseError", (event) => {
     : `The server could not complete the request (HTTP ${status}). Reload the page and try again.`;
   box.replaceChildren(note);
 });
+
+// Filter forms marked data-drop-empty leave blank fields out of the URL they request and
+// push, so a shared link names only the filters that are set.
+document.addEventListener("htmx:configRequest", (event) => {
+  if (!event.detail.elt.matches("form[data-drop-empty]")) return;
+  const data = event.detail.formData;
+  for (const key of [...data.keys()]) {
+    if (data.getAll(key).every((value) => value === "")) data.delete(key);
+  }
+});
