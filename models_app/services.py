@@ -11,13 +11,16 @@ import mimetypes
 import numbers
 import tempfile
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from models_app import permissions
@@ -25,8 +28,12 @@ from models_app.audit import record_event
 from models_app.models import (
     METRIC_KEY_MAX_LENGTH,
     Alias,
+    Application,
     Artifact,
     Dataset,
+    Dependency,
+    Deployment,
+    Environment,
     Membership,
     Metric,
     ModelVersion,
@@ -308,6 +315,19 @@ def _clean_datasets(datasets: Iterable[Mapping[str, str]]) -> list[dict[str, str
     return cleaned
 
 
+def _check_same_dataset(dataset: Dataset, entry: Mapping[str, str]) -> None:
+    # A dataset name and version identify one set of bytes; a different digest or location
+    # under the same identity would make the lineage lie, so it is refused, not overwritten.
+    for field_name in ("digest", "uri"):
+        given, known = entry[field_name], getattr(dataset, field_name)
+        if given and known and given != known:
+            raise RegistryError(
+                f"Dataset '{dataset}' is already registered with {field_name} {known}; "
+                f"this version names {given}. Give the changed data a new dataset version.",
+                field="datasets",
+            )
+
+
 def register_version(
     *,
     actor,
@@ -363,11 +383,13 @@ def register_version(
             raise RegistryError("; ".join(exc.messages)) from None
         version.save()
         for entry in dataset_entries:
-            dataset, _ = Dataset.objects.get_or_create(
+            dataset, created = Dataset.objects.get_or_create(
                 name=entry["name"],
                 version=entry["version"],
                 defaults={"uri": entry["uri"], "digest": entry["digest"]},
             )
+            if not created:
+                _check_same_dataset(dataset, entry)
             VersionDataset.objects.get_or_create(
                 version=version, dataset=dataset, role=entry["role"]
             )
@@ -700,6 +722,560 @@ def delete_alias(*, actor, model: RegisteredModel, name: str) -> None:
             before={"alias": name, "version": alias.version.version},
         )
         alias.delete()
+
+
+# --- who depends on what: resolution and impact analysis -----------------------------------
+
+
+def _route(dependency: Dependency) -> str:
+    # The first means a dependency names decides, with no fall-through: an application that
+    # asked for alias 'champion' must not silently get whatever runs in production instead.
+    if dependency.pinned_version_id:
+        return "pinned"
+    if dependency.alias_name:
+        return "alias"
+    if dependency.environment_id:
+        return "environment"
+    return ""
+
+
+@dataclass
+class Resolution:
+    """What an application gets through one dependency right now.
+
+    ``via`` reads "pinned", "alias <name>" or "environment <name>". ``version`` is None when
+    the alias does not exist or nothing serves full traffic there. ``canaries`` are the active
+    deployments taking a share of that environment's traffic beside ``version`` (environment
+    dependencies only), largest share first.
+    """
+
+    dependency: Dependency
+    via: str
+    version: ModelVersion | None
+    canaries: list[Deployment] = dataclass_field(default_factory=list)
+
+    def reaches(self, version: ModelVersion) -> bool:
+        """Whether this dependency serves ``version`` to the application, even in part."""
+        if self.version is not None and self.version.pk == version.pk:
+            return True
+        return any(d.version_id == version.pk for d in self.canaries)
+
+
+def resolve_dependencies(dependencies: Iterable[Dependency]) -> dict[int, Resolution]:
+    """resolve_dependency for many dependencies: {dependency pk: Resolution}, in at most four
+    queries however many there are (for the application page)."""
+    dependencies = list(dependencies)
+    if not dependencies:
+        return {}
+    prefetch_related_objects(dependencies, "environment")
+    routes = {d.pk: _route(d) for d in dependencies}
+    model_ids = {d.model_id for d in dependencies}
+    pinned_ids = {d.pinned_version_id for d in dependencies if routes[d.pk] == "pinned"}
+    alias_names = {d.alias_name for d in dependencies if routes[d.pk] == "alias"}
+    environment_ids = {d.environment_id for d in dependencies if routes[d.pk] == "environment"}
+    pinned = ModelVersion.objects.select_related("model").in_bulk(pinned_ids) if pinned_ids else {}
+    aliases: dict[tuple[int, str], ModelVersion] = {}
+    if alias_names:
+        rows = Alias.objects.filter(model_id__in=model_ids, name__in=alias_names)
+        aliases = {(a.model_id, a.name): a.version for a in rows.select_related("version__model")}
+    full: dict[tuple[int, int], ModelVersion] = {}
+    canaries: dict[tuple[int, int], list[Deployment]] = {}
+    if environment_ids:
+        active = (
+            Deployment.objects.active()
+            .filter(model_id__in=model_ids, environment_id__in=environment_ids)
+            .select_related("version__model")
+            .order_by("-traffic_percent", "deployed_at", "pk")
+        )
+        for deployment in active:
+            key = (deployment.model_id, deployment.environment_id)
+            if deployment.traffic_percent == 100:
+                full[key] = deployment.version
+            else:
+                canaries.setdefault(key, []).append(deployment)
+    resolved = {}
+    for dependency in dependencies:
+        route = routes[dependency.pk]
+        if route == "pinned":
+            resolution = Resolution(dependency, "pinned", pinned.get(dependency.pinned_version_id))
+        elif route == "alias":
+            version = aliases.get((dependency.model_id, dependency.alias_name))
+            resolution = Resolution(dependency, f"alias {dependency.alias_name}", version)
+        elif route == "environment":
+            key = (dependency.model_id, dependency.environment_id)
+            resolution = Resolution(
+                dependency,
+                f"environment {dependency.environment.name}",
+                full.get(key),
+                canaries.get(key, []),
+            )
+        else:
+            resolution = Resolution(dependency, "", None)
+        resolved[dependency.pk] = resolution
+    return resolved
+
+
+def resolve_dependency(dependency: Dependency) -> ModelVersion | None:
+    """The version an application gets through this dependency now: the pinned version, else
+    the alias's target, else what serves full traffic in the environment; None if nothing."""
+    return resolve_dependencies([dependency])[dependency.pk].version
+
+
+@dataclass
+class Impact:
+    """One application dependency that a change reaches, and the team that owns it.
+
+    ``current`` is the version the application gets through the dependency now (for
+    impact_of: the version asked about); ``new`` what it would get after the change (alias
+    moves and rollbacks; None for deprecation and retirement).
+    """
+
+    application: Application
+    dependency: Dependency
+    via: str
+    owner_team: Team
+    current: ModelVersion | None
+    new: ModelVersion | None = None
+
+    def __str__(self):
+        return f"{self.application.name} (team {self.owner_team.name}, via {self.via})"
+
+    def as_dict(self) -> dict[str, Any]:
+        """For audit events: application slug, owner team slug, route and version numbers."""
+        data = {
+            "application": self.application.slug,
+            "owner_team": self.owner_team.slug,
+            "via": self.via,
+            "version": self.current.version if self.current else None,
+        }
+        if self.new is not None:
+            data["new_version"] = self.new.version
+        return data
+
+
+def _dependencies_of(model_id: int, **filters) -> list[Dependency]:
+    return list(
+        Dependency.objects.filter(model_id=model_id, **filters)
+        .select_related("application__owner_team", "environment", "model")
+        .order_by("application__name", "pk")
+    )
+
+
+def _impact(resolution: Resolution, current, new=None, via: str | None = None) -> Impact:
+    application = resolution.dependency.application
+    return Impact(
+        application=application,
+        dependency=resolution.dependency,
+        via=via or resolution.via,
+        owner_team=application.owner_team,
+        current=current,
+        new=new,
+    )
+
+
+def impact_of(version: ModelVersion) -> list[Impact]:
+    """Applications that get this version now: pinned to it, through an alias that points at
+    it, or through an environment where it is active (at full traffic or as a canary).
+    At most five queries, however many applications depend on the model."""
+    dependencies = _dependencies_of(version.model_id)
+    resolutions = resolve_dependencies(dependencies)
+    impacts = []
+    for dependency in dependencies:
+        resolution = resolutions[dependency.pk]
+        if not resolution.reaches(version):
+            continue
+        via = resolution.via
+        canary = next((d for d in resolution.canaries if d.version_id == version.pk), None)
+        if canary is not None and resolution.version != version:
+            via = f"{via} (canary {canary.traffic_percent}%)"
+        impacts.append(_impact(resolution, version, via=via))
+    return impacts
+
+
+def impact_of_alias_move(
+    model: RegisteredModel, alias_name: str, new_version: ModelVersion
+) -> list[Impact]:
+    """Applications that would get another version if ``alias_name`` pointed at
+    ``new_version``, each with the version it gets now (``current``) and then (``new``)."""
+    dependencies = _dependencies_of(model.pk, alias_name=alias_name, pinned_version__isnull=True)
+    resolutions = resolve_dependencies(dependencies)
+    return [
+        _impact(resolutions[d.pk], resolutions[d.pk].version, new_version)
+        for d in dependencies
+        if resolutions[d.pk].version != new_version
+    ]
+
+
+def rollback_candidate(model: RegisteredModel, environment: Environment) -> Deployment | None:
+    """The deployment whose version a rollback in this environment would bring back: the most
+    recent superseded full-traffic deployment of a version other than the live one and not
+    retired. Rolled-back deployments are never candidates."""
+    live = (
+        Deployment.objects.active()
+        .filter(model_id=model.pk, environment=environment, traffic_percent=100)
+        .values_list("version_id", flat=True)
+        .first()
+    )
+    earlier = Deployment.objects.filter(
+        model_id=model.pk,
+        environment=environment,
+        status=Deployment.Status.SUPERSEDED,
+        traffic_percent=100,
+        version__retired_at__isnull=True,
+    )
+    if live is not None:
+        earlier = earlier.exclude(version_id=live)
+    return earlier.select_related("version__model").order_by("-deployed_at", "-pk").first()
+
+
+def impact_of_rollback(model: RegisteredModel, environment: Environment) -> list[Impact]:
+    """Applications that would get another version if ``model`` were rolled back in
+    ``environment`` (its environment dependencies), with the version now and after."""
+    candidate = rollback_candidate(model, environment)
+    if candidate is None:
+        return []
+    dependencies = _dependencies_of(
+        model.pk, environment=environment, alias_name="", pinned_version__isnull=True
+    )
+    resolutions = resolve_dependencies(dependencies)
+    return [
+        _impact(resolutions[d.pk], resolutions[d.pk].version, candidate.version)
+        for d in dependencies
+        if resolutions[d.pk].version != candidate.version
+    ]
+
+
+def describe_impacts(impacts: Iterable[Impact]) -> str:
+    """'Checkout (team Payments, via pinned); Support bot (team CX, via alias champion)'."""
+    return "; ".join(str(impact) for impact in impacts)
+
+
+# --- deprecation and retirement -----------------------------------------------------------
+
+
+class InUse(RegistryError):
+    """A retirement refused because the version is still used.
+
+    ``impacts`` lists the dependent applications (see impact_of) and ``deployments`` the
+    version's active deployments, for a page to show as a table beside the message.
+    """
+
+    code = "in_use"
+
+    def __init__(self, message: str, *, impacts: list[Impact], deployments: list[Deployment]):
+        super().__init__(message)
+        self.impacts = impacts
+        self.deployments = deployments
+
+
+def _lock_version(version: ModelVersion) -> ModelVersion:
+    # The same order as every deployment writer: model, then version, then the audit head.
+    model = _lock_active_model(version.model_id)
+    locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    locked.model = model
+    return locked
+
+
+def deprecate_version(*, actor, version: ModelVersion, reason: str) -> ModelVersion:
+    """Mark a version deprecated. Where it runs it keeps running, and a rollback may still
+    return to it, but it can no longer be newly promoted. The audit event names its
+    dependents at that moment."""
+    _require_contributor(actor, version.model)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RegistryError("Say why this version is deprecated.", field="reason")
+    with transaction.atomic():
+        version = _lock_version(version)
+        if version.retired_at is not None:
+            raise RegistryError(f"{version} is already retired.")
+        if version.deprecated_at is not None:
+            raise RegistryError(f"{version} is already deprecated.")
+        impacts = impact_of(version)
+        version.deprecated_at = timezone.now()
+        version.save(update_fields=["deprecated_at"])
+        record_event(
+            actor=actor,
+            action="models_app.version.deprecated",
+            obj=version,
+            before={"deprecated": False},
+            after={
+                "deprecated": True,
+                "reason": reason,
+                "dependents": [impact.as_dict() for impact in impacts],
+            },
+        )
+    return version
+
+
+def _in_use_message(version, impacts: list[Impact], active: list[Deployment]) -> str:
+    uses = []
+    if impacts:
+        uses.append(f"applications depend on it: {describe_impacts(impacts)}")
+    if active:
+        places = ", ".join(f"{d.environment.name} ({d.traffic_percent}%)" for d in active)
+        uses.append(f"it is active in {places}")
+    return (
+        f"{version} is still in use: {' and '.join(uses)}. Move them to another version first, "
+        "or ask an administrator to force the retirement with a written reason."
+    )
+
+
+def retire_version(
+    *, actor, version: ModelVersion, reason: str = "", force: bool = False
+) -> ModelVersion:
+    """Retire a version for good: it can never be promoted again. While an application depends
+    on it or it is active anywhere this raises InUse listing them, unless a superuser forces
+    it with a written reason; a forced retirement ends its active deployments (status
+    retired) and the audit event records the dependents it left behind."""
+    _require_contributor(actor, version.model)
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        version = _lock_version(version)
+        if version.retired_at is not None:
+            raise RegistryError(f"{version} is already retired.")
+        impacts = impact_of(version)
+        # No row lock needed: every deployment writer holds the model row locked above.
+        active = list(
+            Deployment.objects.active()
+            .filter(version=version)
+            .select_related("environment")
+            .order_by("environment__order", "environment__name")
+        )
+        in_use = bool(impacts or active)
+        if in_use and not force:
+            raise InUse(
+                _in_use_message(version, impacts, active), impacts=impacts, deployments=active
+            )
+        if in_use and not actor.is_superuser:
+            raise NotAllowed(
+                f"Only an administrator can force the retirement of {version} while it is in use."
+            )
+        if in_use and not reason:
+            raise RegistryError("Forcing a retirement needs a written reason.", field="reason")
+        now = timezone.now()
+        for deployment in active:
+            deployment.status = Deployment.Status.RETIRED
+            deployment.ended_at = now
+            deployment.save(update_fields=["status", "ended_at"])
+            record_event(
+                actor=actor,
+                action="models_app.deployment.retired",
+                obj=deployment,
+                before={"status": Deployment.Status.ACTIVE},
+                after={
+                    "status": Deployment.Status.RETIRED,
+                    "environment": deployment.environment.name,
+                    "traffic_percent": deployment.traffic_percent,
+                    "reason": reason,
+                },
+            )
+        version.retired_at = now
+        version.save(update_fields=["retired_at"])
+        record_event(
+            actor=actor,
+            action="models_app.version.retired",
+            obj=version,
+            before={"retired": False},
+            after={
+                "retired": True,
+                "reason": reason,
+                "forced": in_use,
+                "dependents": [impact.as_dict() for impact in impacts],
+                "ended_deployments": [
+                    {"environment": d.environment.name, "traffic_percent": d.traffic_percent}
+                    for d in active
+                ],
+            },
+        )
+    return version
+
+
+# --- applications and their dependencies ---------------------------------------------------
+
+APPLICATION_EDITABLE_FIELDS = ("name", "owner_team", "contact", "description")
+
+
+def _require_application_owner(actor, team: Team) -> None:
+    if not permissions.has_team_role(actor, team.pk, Membership.Role.CONTRIBUTOR):
+        raise NotAllowed(
+            f"You need the contributor role in team '{team}' to change its applications."
+        )
+
+
+def _registry_error(exc: ValidationError) -> RegistryError:
+    """The first message of a model validation error, on its field when it names one."""
+    if hasattr(exc, "error_dict"):
+        name, messages = next(iter(exc.message_dict.items()))
+        return RegistryError(messages[0], field=None if name == NON_FIELD_ERRORS else name)
+    return RegistryError(exc.messages[0])
+
+
+def register_application(
+    *, actor, name: str, slug: str, owner_team: Team, contact: str = "", description: str = ""
+) -> Application:
+    """Register a system that consumes models; the actor must contribute to the owner team."""
+    _require_application_owner(actor, owner_team)
+    slug = (slug or "").strip().lower()
+    application = Application(
+        name=(name or "").strip(),
+        slug=slug,
+        owner_team=owner_team,
+        contact=(contact or "").strip(),
+        description=description or "",
+        created_by=actor,
+    )
+    try:
+        application.full_clean(exclude=["created_by"], validate_unique=False)
+    except ValidationError as exc:
+        raise _registry_error(exc) from None
+    try:
+        with transaction.atomic():
+            application.save()
+            record_event(
+                actor=actor,
+                action="models_app.application.registered",
+                obj=application,
+                after={
+                    "slug": slug,
+                    "name": application.name,
+                    "owner_team": owner_team.slug,
+                    "contact": application.contact,
+                    "description": application.description,
+                },
+            )
+    except IntegrityError:
+        raise RegistryError(
+            f"An application with the slug '{slug}' already exists.", field="slug", code="duplicate"
+        ) from None
+    return application
+
+
+def update_application(*, actor, application: Application, **changes) -> Application:
+    """Change an application's name, owner team, contact or description (not its slug, which
+    is in URLs). Moving it to another team needs the contributor role in both."""
+    unknown = set(changes) - set(APPLICATION_EDITABLE_FIELDS)
+    if unknown:
+        raise RegistryError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        application = Application.objects.select_for_update().get(pk=application.pk)
+        _require_application_owner(actor, application.owner_team)
+        new_team = changes.get("owner_team")
+        if new_team is not None and new_team.pk != application.owner_team_id:
+            _require_application_owner(actor, new_team)
+        before = _snapshot(application, changes)
+        for name, value in changes.items():
+            if isinstance(value, str) and name != "description":
+                value = value.strip()
+            setattr(application, name, value)
+        try:
+            application.full_clean(exclude=["slug", "created_by"], validate_unique=False)
+        except ValidationError as exc:
+            raise _registry_error(exc) from None
+        application.save()
+        old, new = _diff(before, _snapshot(application, changes))
+        if new:
+            record_event(
+                actor=actor,
+                action="models_app.application.updated",
+                obj=application,
+                before=old,
+                after=new,
+            )
+    return application
+
+
+def _dependency_dict(dependency: Dependency) -> dict[str, Any]:
+    return {
+        "application": dependency.application.slug,
+        "model": dependency.model.name,
+        "environment": dependency.environment.name if dependency.environment else None,
+        "alias": dependency.alias_name or None,
+        "pinned_version": dependency.pinned_version.version if dependency.pinned_version else None,
+    }
+
+
+def add_dependency(
+    *,
+    actor,
+    application: Application,
+    model: RegisteredModel,
+    environment: Environment | None = None,
+    alias_name: str = "",
+    pinned_version: ModelVersion | None = None,
+) -> Dependency:
+    """Record that an application uses a model through an environment, an alias or a pinned
+    version; the first of pinned, alias, environment decides what it gets (see
+    resolve_dependency). The actor must contribute to the application's team and see the
+    model."""
+    _require_application_owner(actor, application.owner_team)
+    if not permissions.can_view_model(actor, model):
+        raise RegistryError("That model does not exist.", field="model")
+    alias_name = (alias_name or "").strip().lower()
+    if alias_name:
+        try:
+            validate_slug_name(alias_name)
+        except ValidationError as exc:
+            raise RegistryError(exc.messages[0], field="alias_name") from None
+    dependency = Dependency(
+        application=application,
+        model=model,
+        environment=environment,
+        alias_name=alias_name,
+        pinned_version=pinned_version,
+    )
+    try:
+        dependency.clean()
+    except ValidationError as exc:
+        raise _registry_error(exc) from None
+    with transaction.atomic():
+        # Held like a retirement holds it, so a version cannot be retired between the check
+        # below and the new dependency on it.
+        _lock_active_model(model.pk)
+        if pinned_version is not None and (
+            ModelVersion.objects.filter(pk=pinned_version.pk, retired_at__isnull=False).exists()
+        ):
+            raise RegistryError(
+                f"{pinned_version} is retired; pin a version that can still run.",
+                field="pinned_version",
+            )
+        if alias_name and not Alias.objects.filter(model=model, name=alias_name).exists():
+            raise RegistryError(f"{model.name} has no alias '{alias_name}'.", field="alias_name")
+        duplicate = Dependency.objects.filter(
+            application=application,
+            model=model,
+            environment=environment,
+            alias_name=alias_name,
+            pinned_version=pinned_version,
+        )
+        if duplicate.exists():
+            raise RegistryError(
+                f"{application.name} already has this dependency on {model.name}.",
+                code="duplicate",
+            )
+        dependency.save()
+        record_event(
+            actor=actor,
+            action="models_app.dependency.added",
+            obj=dependency,
+            after=_dependency_dict(dependency),
+        )
+    return dependency
+
+
+def remove_dependency(*, actor, dependency: Dependency) -> None:
+    """Remove one of an application's dependencies."""
+    with transaction.atomic():
+        locked = Dependency.objects.select_for_update().filter(pk=dependency.pk).first()
+        if locked is None:
+            raise RegistryError("That dependency no longer exists.")
+        _require_application_owner(actor, locked.application.owner_team)
+        record_event(
+            actor=actor,
+            action="models_app.dependency.removed",
+            obj=locked,
+            before=_dependency_dict(locked),
+        )
+        locked.delete()
 
 
 # --- organisation (ops) -------------------------------------------------------------------

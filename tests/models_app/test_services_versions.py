@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from models_app.models import Metric, ModelVersion, VersionDataset
+from models_app.models import Dataset, Metric, ModelVersion, VersionDataset
 from models_app.services import (
     NotAllowed,
     RegistryError,
@@ -352,3 +352,20 @@ def test_dataset_links_are_reused_not_duplicated(contributor, registered_model):
 
     assert VersionDataset.objects.count() == 2
     assert row_counts()["Dataset"] == 1
+
+
+def test_it_refuses_a_known_dataset_version_with_a_different_digest(contributor, registered_model):
+    first = {
+        "name": "transactions",
+        "version": "2024-06",
+        "digest": "sha256:aaa",
+        "role": "training",
+    }
+    register_version(actor=contributor, model=registered_model, datasets=[first])
+    changed = {**first, "digest": "sha256:bbb"}
+
+    with pytest.raises(RegistryError, match="already registered with digest sha256:aaa"):
+        register_version(actor=contributor, model=registered_model, datasets=[changed])
+
+    assert registered_model.versions.count() == 1
+    assert Dataset.objects.get(name="transactions").digest == "sha256:aaa"
