@@ -795,6 +795,7 @@ class EnvironmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "display_name", "order", "requires_approval"]
     list_filter = ["requires_approval"]
     search_fields = ["name", "display_name"]
+    filter_horizontal = ["promotion_sources"]
 
 
 DEPLOYMENTS_READ_ONLY = (

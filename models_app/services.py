@@ -907,25 +907,43 @@ def impact_of_alias_move(
 
 
 def rollback_candidate(model: RegisteredModel, environment: Environment) -> Deployment | None:
-    """The deployment whose version a rollback in this environment would bring back: the most
-    recent superseded full-traffic deployment of a version other than the live one and not
-    retired. Rolled-back deployments are never candidates."""
-    live = (
-        Deployment.objects.active()
-        .filter(model_id=model.pk, environment=environment, traffic_percent=100)
-        .values_list("version_id", flat=True)
-        .first()
+    """The deployment whose version a rollback in this environment would bring back (its
+    version and target), or None.
+
+    The environment's full-traffic history is replayed as a stack: a promotion pushes its
+    version, a rollback pops back to the version it restored, and rolled-back deployments
+    never count. The candidate is the nearest entry below the live version that is not
+    retired, so successive rollbacks walk back through history and never return to a
+    version that was rolled back.
+    """
+    history = (
+        Deployment.objects.filter(model_id=model.pk, environment=environment, traffic_percent=100)
+        .exclude(status=Deployment.Status.ROLLED_BACK)
+        .select_related("version__model")
+        .order_by("deployed_at", "pk")
     )
-    earlier = Deployment.objects.filter(
-        model_id=model.pk,
-        environment=environment,
-        status=Deployment.Status.SUPERSEDED,
-        traffic_percent=100,
-        version__retired_at__isnull=True,
-    )
-    if live is not None:
-        earlier = earlier.exclude(version_id=live)
-    return earlier.select_related("version__model").order_by("-deployed_at", "-pk").first()
+    stack: list[Deployment] = []
+    for deployment in history:
+        if deployment.rolled_back_from_id is not None:
+            while stack and stack[-1].version_id != deployment.version_id:
+                stack.pop()
+            if stack:
+                stack[-1] = deployment
+                continue
+        elif stack and stack[-1].version_id == deployment.version_id:
+            stack[-1] = deployment
+            continue
+        stack.append(deployment)
+    if not stack or stack[-1].status != Deployment.Status.ACTIVE:
+        # Nothing serves at full traffic now; the newest ended entry is what came before.
+        stack.append(None)
+    live = stack[-1]
+    for deployment in reversed(stack[:-1]):
+        if live is not None and deployment.version_id == live.version_id:
+            continue
+        if deployment.version.retired_at is None:
+            return deployment
+    return None
 
 
 def impact_of_rollback(model: RegisteredModel, environment: Environment) -> list[Impact]:

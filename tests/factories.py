@@ -5,11 +5,13 @@ the services."""
 import itertools
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from models_app.models import (
     Alias,
     Artifact,
     Dataset,
+    Deployment,
     Environment,
     Membership,
     Metric,
@@ -77,3 +79,13 @@ def make_artifact_row(version, path="model.bin", **overrides):
     defaults = {"size": 5, "sha256": "0" * 64, "storage_key": "sha256/00/00/" + "0" * 64}
     defaults.update(overrides)
     return Artifact.objects.create(version=version, path=path, **defaults)
+
+
+def make_deployment(version, environment, **overrides):
+    """An active full-traffic deployment row unless overridden (an ended status needs
+    ended_at: the database refuses an ended deployment without one)."""
+    fields = {"deployed_at": timezone.now(), "traffic_percent": 100}
+    fields.update(overrides)
+    return Deployment.objects.create(
+        model=version.model, version=version, environment=environment, **fields
+    )

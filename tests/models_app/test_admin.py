@@ -602,6 +602,7 @@ def test_adding_an_environment_is_audited(ops, superuser):
         "display_name": "Staging",
         "name": "staging",
         "order": 2,
+        "promotion_sources": [],
         "requires_approval": False,
     }
 
