@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 
 from approvals_app import notifications
@@ -31,6 +31,7 @@ from models_app.models import (
     Metric,
     MetricDefinition,
     ModelVersion,
+    RegisteredModel,
 )
 from models_app.services import RegistryError, lock_version_evidence
 
@@ -55,21 +56,45 @@ def find_policy(version: ModelVersion, environment: Environment) -> ApprovalPoli
     return None
 
 
+def applicable_policies(version: ModelVersion) -> list[ApprovalPolicy]:
+    """find_policy for every environment at once: one policy per environment that has an
+    active policy covering the model's risk tier, in promotion order."""
+    chosen: dict[int, ApprovalPolicy] = {}
+    policies = (
+        ApprovalPolicy.objects.filter(active=True)
+        .select_related("environment")
+        .order_by("environment__order", "environment__name", "pk")
+    )
+    for policy in policies:
+        if policy.environment_id not in chosen and policy.applies_to_tier(version.model.risk_tier):
+            chosen[policy.environment_id] = policy
+    return list(chosen.values())
+
+
 def latest_metric_values(version_id: int) -> dict[tuple[str, str], float]:
     """The newest value of each (key, slice): highest step, then latest recorded."""
-    values: dict[tuple[str, str], float] = {}
+    return latest_metric_values_of([version_id]).get(version_id, {})
+
+
+def latest_metric_values_of(version_ids) -> dict[int, dict[tuple[str, str], float]]:
+    """latest_metric_values for several versions in one query: {version_id: {(key, slice): v}}."""
+    values: dict[int, dict[tuple[str, str], float]] = {}
     rows = (
-        Metric.objects.filter(version_id=version_id)
-        .order_by("key", "slice", "step", "recorded_at", "id")
-        .values_list("key", "slice", "value")
+        Metric.objects.filter(version_id__in=version_ids)
+        # A metric without a step ranks below any step, on every database: PostgreSQL would
+        # otherwise sort NULL last and let it win, SQLite first.
+        .order_by(
+            "version_id", "key", "slice", F("step").asc(nulls_first=True), "recorded_at", "id"
+        )
+        .values_list("version_id", "key", "slice", "value")
     )
-    for key, metric_slice, value in rows:
-        values[(key, metric_slice)] = value  # later rows win
+    for version_id, key, metric_slice, value in rows:
+        values.setdefault(version_id, {})[(key, metric_slice)] = value  # later rows win
     return values
 
 
 def current_deployment(version: ModelVersion, environment: Environment) -> Deployment | None:
-    """What serves this model at full traffic in the environment now (not this version)."""
+    """What serves this model at full traffic in the environment now (may be this version)."""
     return (
         Deployment.objects.filter(
             model_id=version.model_id,
@@ -77,7 +102,6 @@ def current_deployment(version: ModelVersion, environment: Environment) -> Deplo
             status=Deployment.Status.ACTIVE,
             traffic_percent=100,
         )
-        .exclude(version=version)
         .select_related("version")
         .first()
     )
@@ -130,9 +154,15 @@ class GateReport:
         }
 
 
-def evaluate_policy(version: ModelVersion, environment: Environment) -> GateReport:
-    """The dry run: each gate of the target environment's policy, evaluated now."""
-    policy = find_policy(version, environment)
+def evaluate_policy(
+    version: ModelVersion, environment: Environment, *, policy: ApprovalPolicy | None = None
+) -> GateReport:
+    """The dry run: each gate of the target environment's policy, evaluated now.
+
+    ``policy`` is the request's own policy when a request is decided, so that its gates and
+    its quorum come from the same policy even if the active one changed in between.
+    """
+    policy = policy or find_policy(version, environment)
     report = GateReport(
         policy=policy, environment=environment, model_card_complete=version.model_card_complete
     )
@@ -153,6 +183,58 @@ def evaluate_policy(version: ModelVersion, environment: Environment) -> GateRepo
         definitions,
     )
     return report
+
+
+def evaluate_policies(
+    targets: list[tuple[ModelVersion, Environment, ApprovalPolicy | None]],
+) -> list[GateReport]:
+    """evaluate_policy for many (version, environment, policy) triples in a fixed number of
+    queries, for lists such as the review queue: gates, current deployments, both sides'
+    metrics and the metric definitions are each read once for all triples."""
+    policies = list({p.pk: p for _, _, p in targets if p is not None}.values())
+    prefetch_related_objects(policies, "gates")
+    gates_of = {p.pk: _gate_values(p) for p in policies}
+    current: dict[tuple[int, int], Deployment] = {}
+    if policies:
+        deployments = Deployment.objects.filter(
+            model_id__in={v.model_id for v, _, _ in targets},
+            environment_id__in={e.pk for _, e, _ in targets},
+            status=Deployment.Status.ACTIVE,
+            traffic_percent=100,
+        ).select_related("version__model")
+        current = {(d.model_id, d.environment_id): d for d in deployments}
+    reports = []
+    for version, environment, policy in targets:
+        # As current_deployment: what runs there now, even if that is the candidate itself.
+        deployment = current.get((version.model_id, environment.pk))
+        reports.append(
+            GateReport(
+                policy=policy,
+                environment=environment,
+                current=deployment if policy else None,
+                model_card_complete=version.model_card_complete,
+            )
+        )
+    version_ids = {v.pk for v, _, _ in targets} | {
+        r.current.version_id for r in reports if r.current
+    }
+    keys = {g.metric_key for gates in gates_of.values() for g in gates}
+    metrics = latest_metric_values_of(version_ids) if keys else {}
+    definitions = dict(
+        MetricDefinition.objects.filter(key__in=keys).values_list("key", "higher_is_better")
+        if keys
+        else []
+    )
+    for (version, _, policy), report in zip(targets, reports, strict=True):
+        if policy is None:
+            continue
+        report.results = evaluate_gates(
+            gates_of[policy.pk],
+            metrics.get(version.pk, {}),
+            metrics.get(report.current.version_id, {}) if report.current else None,
+            definitions,
+        )
+    return reports
 
 
 # --- who may review ------------------------------------------------------------------------
@@ -248,11 +330,25 @@ def quorum_state(request: ApprovalRequest) -> QuorumState:
 
 
 def _lock(request: ApprovalRequest) -> ApprovalRequest:
-    return (
-        ApprovalRequest.objects.select_for_update()
-        .select_related("version__model__team", "environment", "policy", "requester")
-        .get(pk=request.pk)
-    )
+    """Lock the request for a decision and return it freshly read, with what it refers to.
+
+    Every decision takes its locks in one order: the model row, the request, the version.
+    The catalogue's services take the model before the version too (log_metrics,
+    attach_artifact), and approving a request also locks the model's older open requests to
+    supersede them; with the model first, none of these can wait on each other in a cycle
+    (FOR UPDATE over the joins would take the version before the model and deadlock with
+    log_metrics on PostgreSQL). Holding the version keeps the metrics the gates read in place
+    until the evidence is frozen.
+    """
+    model_id, version_id = ApprovalRequest.objects.values_list(
+        "version__model_id", "version_id"
+    ).get(pk=request.pk)
+    RegisteredModel.objects.select_for_update().values_list("pk").get(pk=model_id)
+    ApprovalRequest.objects.select_for_update().values_list("pk").get(pk=request.pk)
+    ModelVersion.objects.select_for_update().values_list("pk").get(pk=version_id)
+    return ApprovalRequest.objects.select_related(
+        "version__model__team", "environment", "policy", "requester"
+    ).get(pk=request.pk)
 
 
 def request_approval(
@@ -393,7 +489,7 @@ def tick_checklist_item(
         # The last tick may be all that stood between a complete quorum and approval.
         state = quorum_state(approval)
         if state.met and not state.checklist_missing:
-            report = evaluate_policy(approval.version, approval.environment)
+            report = evaluate_policy(approval.version, approval.environment, policy=approval.policy)
             if report.passes:
                 _approve(actor, approval, report, "")
                 approval.save(
@@ -412,6 +508,12 @@ def tick_checklist_item(
                     obj=approval,
                     before={"status": ApprovalRequest.Status.OPEN},
                     after={"status": approval.status},
+                )
+                # The requester hears of every decision, including one the last tick made.
+                transaction.on_commit(
+                    lambda: notifications.review_recorded(
+                        approval.pk, Review.Decision.APPROVE, ApprovalRequest.Status.APPROVED
+                    )
                 )
     return tick
 
@@ -506,13 +608,20 @@ def submit_review(
                     f"{version.model.name} is a high-risk model: confirm the approval.",
                     code="confirmation_required",
                 )
-            report = evaluate_policy(version, approval.environment)
+            report = evaluate_policy(version, approval.environment, policy=approval.policy)
             if not report.passes:
                 reasons = [r.summary for r in report.blocking_failures]
                 if report.model_card_blocks:
                     reasons.append("The model card is incomplete.")
+                # An admin's recorded override in this round stands for the whole round, so
+                # the other reviewers can still complete a quorum of more than one.
+                overridden = approval.reviews.filter(
+                    round=approval.round, is_override=True
+                ).exists()
                 if override_reason and actor.is_superuser and policy.allow_admin_override:
                     is_override = True
+                elif overridden and not override_reason:
+                    pass
                 elif override_reason:
                     raise NotEligible(
                         "This policy does not allow overriding its gates, or you are not an "
@@ -554,7 +663,11 @@ def submit_review(
         else:
             state = quorum_state(approval)
             if state.met and not state.checklist_missing:
-                _approve(actor, approval, report, override_reason if is_override else "")
+                if not is_override and not report.passes:
+                    # Completed under an earlier override of this round: carry its reason.
+                    earlier = approval.reviews.filter(round=approval.round, is_override=True)
+                    override_reason = earlier.values_list("comment", flat=True).first() or ""
+                _approve(actor, approval, report, override_reason if not report.passes else "")
         if approval.status != old_status:
             approval.save(
                 update_fields=[
@@ -596,6 +709,7 @@ def _approve(actor, approval: ApprovalRequest, report: GateReport, override_reas
         created_at__lt=approval.created_at,
     )
     for stale in older:
+        previous = stale.status  # open or changes_requested
         stale.status = ApprovalRequest.Status.SUPERSEDED
         stale.decided_at = now
         stale.save(update_fields=["status", "decided_at", "updated_at"])
@@ -603,7 +717,7 @@ def _approve(actor, approval: ApprovalRequest, report: GateReport, override_reas
             actor=actor,
             action="approvals.request.superseded",
             obj=stale,
-            before={"status": "open"},
+            before={"status": previous},
             after={"status": stale.status, "superseded_by": approval.pk},
         )
 

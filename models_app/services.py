@@ -424,7 +424,9 @@ def update_version_card(
         raise RegistryError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
         version = (
-            ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+            ModelVersion.objects.select_for_update(of=("self",))
+            .select_related("model")
+            .get(pk=version.pk)
         )
         before = _snapshot(version, changes)
         before_tags = sorted(version.tags.values_list("name", flat=True))

@@ -50,7 +50,7 @@ _COUNTED = (
 
 def _seed() -> str:
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_catalogue", stdout=out)
     return out.getvalue()
 
 

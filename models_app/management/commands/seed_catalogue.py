@@ -65,7 +65,10 @@ REQUIREMENTS = {
 
 
 class Command(BaseCommand):
-    help = "Load the demo organisation (teams, users, models, versions …) unless it is there."
+    help = (
+        "Load the catalogue part of the demo organisation (teams, users, models, versions …) "
+        "unless it is there; `seed_demo` runs this and then the governance part."
+    )
 
     def handle(self, *args, **options):
         if RegisteredModel.objects.filter(name=data.MARKER_MODEL).exists():
