@@ -11,11 +11,11 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from models_app.models import Environment, ModelVersion, RegisteredModel
+from models_app.models import Environment, Membership, ModelVersion, RegisteredModel
 
 
 class ReviewerRole(models.Model):
@@ -147,6 +147,32 @@ class ApprovalRequestQuerySet(models.QuerySet):
 
     def open(self):
         return self.filter(status__in=ApprovalRequest.OPEN_STATUSES)
+
+    def awaiting_review_by(self, user):
+        """Open requests this user may review and has not approved yet in the current round:
+        team reviewers (role reviewer/admin) see their teams' models, members of a reviewer
+        role every visible model, superusers all. Their own requests (and, unless the policy
+        allows it, their own versions) are left out."""
+        if not user.is_authenticated:
+            return self.none()
+        requests = self.visible_to(user).open().exclude(requester=user)
+        if not user.is_superuser:
+            team_reviewer = Membership.objects.filter(
+                user=user,
+                team=OuterRef("version__model__team"),
+                role__in=[Membership.Role.REVIEWER, Membership.Role.ADMIN],
+            )
+            org_reviewer = ReviewerRole.objects.filter(group__user=user)
+            requests = requests.filter(Exists(team_reviewer) | Exists(org_reviewer))
+        already_approved = Review.objects.filter(
+            request=OuterRef("pk"),
+            reviewer=user,
+            round=OuterRef("round"),
+            decision=Review.Decision.APPROVE,
+        )
+        return requests.exclude(version__created_by=user, policy__author_may_approve=False).exclude(
+            Exists(already_approved)
+        )
 
 
 class ApprovalRequest(models.Model):

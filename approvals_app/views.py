@@ -1,33 +1,717 @@
-from django.http import Http404
+"""Approval pages: the review queue, one request and the decisions on it, the form that asks
+for approval, and the approvals panel of a version page.
+
+Every decision goes through approvals_app.services; the views only load, authorise, bind a
+form, call the service and pick the response (the request card fragment for htmx, a redirect
+with a message otherwise).
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from approvals_app import services
+from approvals_app.filters import ApprovalQueueFilter
+from approvals_app.forms import (
+    ChecklistTickForm,
+    RequestApprovalForm,
+    ResubmitForm,
+    ReviewForm,
+    WithdrawForm,
+)
+from approvals_app.gates import Outcome
+from approvals_app.models import ApprovalRequest, ChecklistItem, ChecklistTick, Review
+from approvals_app.services import ApprovalError, GateReport
+from models_app.models import (
+    Deployment,
+    Environment,
+    Membership,
+    MetricDefinition,
+    ModelVersion,
+)
+from models_app.permissions import (
+    can_contribute,
+    get_visible_version_or_404,
+    has_team_role,
+    require_contributor,
+)
+from registry_site.http import HtmxHttpRequest
+
+PAGE_SIZE = 25
+MY_REQUESTS_SHOWN = 20
+CARD_ID = "request-card"
+
+_RELATED = (
+    "version__model__team",
+    "version__created_by",
+    "environment",
+    "policy",
+    "requester",
+)
+# Everything quorum_state and the gate summary read, fetched once for a whole list.
+_PREFETCH = (
+    "reviews",
+    "checklist_ticks",
+    "policy__required_roles",
+    "policy__checklist_items",
+    "policy__gates",
+)
 
 
-def queue(request):
-    raise Http404
+# --- formatting numbers ----------------------------------------------------------------------
 
 
-def request_detail(request, pk):
-    raise Http404
+def _number(value: float) -> str:
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 100:
+        return f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{value:.4g}"
 
 
-def review(request, pk):
-    raise Http404
+# Units that say nothing next to the number (a ratio reads as 0.91 without "ratio" after it).
+_SILENT_UNITS = {"", "ratio"}
 
 
-def withdraw(request, pk):
-    raise Http404
+def _with_unit(text: str, unit: str) -> str:
+    if unit in _SILENT_UNITS:
+        return text
+    return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
 
 
-def resubmit(request, pk):
-    raise Http404
+def _value(value: float | None, unit: str = "") -> str:
+    """A metric value for people: '—' when there is none (never 0), with its unit."""
+    return "—" if value is None else _with_unit(_number(value), unit)
 
 
-def tick_checklist(request, pk, item_id):
-    raise Http404
+@dataclass
+class Delta:
+    text: str = ""
+    percent: str = ""
+    tone: str = ""  # "good", "bad" or "" (no change, or direction unknown)
 
 
-def request_create(request, name, number):
-    raise Http404
+def _delta(candidate: float | None, current: float | None, unit: str, higher) -> Delta:
+    """candidate − current, coloured by the metric's direction (``higher`` may be None)."""
+    if candidate is None or current is None:
+        return Delta()
+    change = candidate - current
+    if change == 0:
+        return Delta(text="no change")
+    sign = "+" if change > 0 else "−"
+    delta = Delta(text=_with_unit(f"{sign}{_number(abs(change))}", unit))
+    if current != 0 and unit != "%":
+        delta.percent = f"{change / abs(current) * 100:+.1f}%".replace("-", "−")
+    if higher is not None:
+        delta.tone = "good" if (change > 0) == higher else "bad"
+    return delta
 
 
-def version_panel(request, name, number):
-    raise Http404
+# --- gate results as table rows --------------------------------------------------------------
+
+
+def _gate_rule(gate: dict) -> str:
+    label = gate["metric_key"] + (f"[{gate['metric_slice']}]" if gate.get("metric_slice") else "")
+    if gate["kind"] == "absolute":
+        operator = {">=": "≥", "<=": "≤"}.get(gate["operator"], gate["operator"])
+        return f"{label} {operator} {_number(gate['threshold'])}"
+    return f"{label} no more than {gate['max_regression_percent']:g}% worse than now"
+
+
+def _gate_rows(results: list[dict], units: dict[str, str]) -> list[dict]:
+    """GateResult.as_dict() entries (live or frozen) with display text."""
+    rows = []
+    for result in results:
+        gate = result["gate"]
+        unit = units.get(gate["metric_key"], "")
+        rows.append(
+            {
+                "rule": _gate_rule(gate),
+                "outcome": result["outcome"],
+                "blocking": gate.get("blocking", True),
+                "candidate": _value(result.get("candidate_value"), unit),
+                "reference": _value(result.get("reference_value"), unit),
+                "limit": _value(result.get("limit"), unit),
+                "relative": gate["kind"] == "relative",
+                "summary": result["summary"],
+            }
+        )
+    return rows
+
+
+@dataclass
+class GateSummary:
+    passed: int = 0
+    failed: int = 0
+    missing: int = 0
+    card_blocks: bool = False
+
+    @classmethod
+    def of(cls, report: GateReport) -> "GateSummary":
+        summary = cls(card_blocks=report.model_card_blocks)
+        for result in report.results:
+            if result.outcome == Outcome.PASS:
+                summary.passed += 1
+            elif result.outcome == Outcome.FAIL:
+                summary.failed += 1
+            else:
+                summary.missing += 1
+        return summary
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.missing
+
+
+def _units(keys) -> dict[str, str]:
+    return dict(MetricDefinition.objects.filter(key__in=set(keys)).values_list("key", "unit"))
+
+
+# --- the review queue ------------------------------------------------------------------------
+
+
+@dataclass
+class QueueRow:
+    approval: ApprovalRequest
+    gates: GateSummary
+    missing: list[str]
+    age: str
+
+
+def _queue_rows(approvals: list[ApprovalRequest]) -> list[QueueRow]:
+    """Rows for the queue tables in a fixed number of queries, however many rows there are."""
+    prefetch_related_objects(approvals, *_PREFETCH)
+    reports = services.evaluate_policies([(a.version, a.environment, a.policy) for a in approvals])
+    now = timezone.now()
+    rows = []
+    for approval, report in zip(approvals, reports, strict=True):
+        if approval.status == ApprovalRequest.Status.OPEN:
+            missing = services.quorum_state(approval).describe_missing()
+        elif approval.status == ApprovalRequest.Status.CHANGES_REQUESTED:
+            missing = ["changes requested: waiting for the requester to re-submit"]
+        else:
+            missing = []
+        rows.append(
+            QueueRow(
+                approval=approval,
+                gates=GateSummary.of(report),
+                missing=missing,
+                age=timesince(approval.created_at, now, depth=1),
+            )
+        )
+    return rows
+
+
+@require_safe
+@login_required
+def queue(request: HtmxHttpRequest) -> HttpResponse:
+    user = request.user
+    waiting = ApprovalRequest.objects.awaiting_review_by(user)
+    mine = ApprovalRequest.objects.visible_to(user).filter(requester=user)
+    filterset = ApprovalQueueFilter(request.GET or None, queryset=waiting, request=request)
+    if filterset.is_bound and not filterset.is_valid():
+        waiting, mine = waiting.none(), mine.none()
+    elif filterset.is_bound:
+        # The same filters narrow both lists.
+        waiting, mine = filterset.qs, filterset.filter_queryset(mine)
+    # Oldest first: the request that has waited longest is the one to look at next.
+    page = Paginator(
+        waiting.select_related(*_RELATED).order_by("created_at", "pk"), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    mine_total = mine.count()
+    my_requests = list(
+        mine.select_related(*_RELATED).order_by("-created_at", "-pk")[:MY_REQUESTS_SHOWN]
+    )
+    rows = _queue_rows([*page.object_list, *my_requests])
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number),
+        "rows": rows[: len(page.object_list)],
+        "my_rows": rows[len(page.object_list) :],
+        "mine_total": mine_total,
+        "filtered": any(value for key, value in request.GET.items() if key != "page"),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "approvals_app/queue.html#results", context)
+    return render(request, "approvals_app/queue.html", context)
+
+
+# --- one request -----------------------------------------------------------------------------
+
+
+def _get_request_or_404(user, pk: int) -> ApprovalRequest:
+    """The request if the user may see its model; 404 otherwise, so restricted ones don't leak."""
+    return get_object_or_404(
+        ApprovalRequest.objects.visible_to(user)
+        .select_related(*_RELATED)
+        .prefetch_related(
+            Prefetch("reviews", queryset=Review.objects.select_related("reviewer")),
+            Prefetch("checklist_ticks", queryset=ChecklistTick.objects.select_related("ticked_by")),
+            "policy__required_roles",
+            "policy__checklist_items",
+        ),
+        pk=pk,
+    )
+
+
+@dataclass
+class CardState:
+    """What the last action left to show in the request card."""
+
+    review_form: ReviewForm | None = None
+    confirm: bool = False  # ask to confirm the approval of a high-risk model
+    override: bool = False  # offer an admin override after a gate failure
+    error: str = ""
+    tick_forms: dict[int, ChecklistTickForm] = field(default_factory=dict)
+    resubmit_form: ResubmitForm | None = None
+
+
+def _comparison(
+    version: ModelVersion, current: ModelVersion | None, values: dict, definitions: dict
+) -> dict:
+    """The candidate next to what runs in the target environment now: metric rows with
+    deltas coloured by direction, and hyperparameters side by side."""
+    candidate_values = values.get(version.pk, {})
+    current_values = values.get(current.pk, {}) if current else {}
+    metric_rows = []
+    for key, metric_slice in sorted(candidate_values.keys() | current_values.keys()):
+        definition = definitions.get(key)
+        unit = definition.unit if definition else ""
+        higher = definition.higher_is_better if definition else None
+        candidate = candidate_values.get((key, metric_slice))
+        now = current_values.get((key, metric_slice))
+        metric_rows.append(
+            {
+                "key": key,
+                "slice": metric_slice,
+                "higher": higher,
+                "candidate": _value(candidate, unit),
+                "current": _value(now, unit),
+                "delta": _delta(candidate, now, unit, higher),
+            }
+        )
+
+    def params(v) -> dict[str, str]:
+        raw = v.hyperparameters if v and isinstance(v.hyperparameters, dict) else {}
+        return {k: x if isinstance(x, str) else json.dumps(x) for k, x in raw.items()}
+
+    candidate_params, current_params = params(version), params(current)
+    param_rows = [
+        {
+            "key": key,
+            "candidate": candidate_params.get(key, "—"),
+            "current": current_params.get(key, "—") if current else "—",
+            "changed": current is not None and candidate_params.get(key) != current_params.get(key),
+        }
+        for key in sorted(candidate_params.keys() | current_params.keys())
+    ]
+    return {"metrics": metric_rows, "params": param_rows}
+
+
+def _card_context(request, approval: ApprovalRequest, state: CardState) -> dict:
+    user = request.user
+    version = approval.version
+    policy = approval.policy
+    own = user.pk in (approval.requester_id, version.created_by_id)
+    eligible = services.is_eligible_reviewer(user, version)
+    team_admin = has_team_role(user, version.model.team_id, Membership.Role.ADMIN)
+    is_open = approval.status == ApprovalRequest.Status.OPEN
+    quorum = services.quorum_state(approval)
+    ticks = {tick.item_id: tick for tick in approval.checklist_ticks.all()}
+    can_tick = approval.is_open and (user.pk == approval.requester_id or eligible)
+    checklist = [
+        {
+            "item": item,
+            "tick": ticks.get(item.pk),
+            "form": state.tick_forms.get(item.pk) or ChecklistTickForm(prefix=f"item{item.pk}"),
+        }
+        for item in policy.checklist_items.all()
+    ]
+    reviews = list(approval.reviews.all())
+    approved_already = any(
+        r.reviewer_id == user.pk and r.round == approval.round and r.decision == "approve"
+        for r in reviews
+    )
+    review_form = state.review_form or ReviewForm()
+    if state.override:
+        review_form.fields["override_reason"].required = True
+    return {
+        "approval": approval,
+        "version": version,
+        "model": version.model,
+        "policy": policy,
+        "quorum": quorum,
+        "missing": quorum.describe_missing() if is_open else [],
+        "reviews": reviews,
+        "checklist": checklist,
+        "can_review": is_open
+        and eligible
+        and not approved_already
+        and (policy.author_may_approve or not own),
+        "approved_already": is_open and approved_already,
+        "review_refusal": _review_refusal(approval, own=own, eligible=eligible),
+        "can_tick": can_tick,
+        "can_withdraw": approval.is_open and (user.pk == approval.requester_id or team_admin),
+        "can_resubmit": approval.status == ApprovalRequest.Status.CHANGES_REQUESTED
+        and user.pk == approval.requester_id,
+        "review_form": review_form,
+        "withdraw_form": WithdrawForm(),
+        "resubmit_form": state.resubmit_form
+        or ResubmitForm(initial={"justification": approval.justification}),
+        "state": state,
+        "card_id": CARD_ID,
+    }
+
+
+def _review_refusal(approval: ApprovalRequest, *, own: bool, eligible: bool) -> str:
+    """Why this user sees no decision buttons on an open request (shown as a note)."""
+    if approval.status != ApprovalRequest.Status.OPEN:
+        return ""
+    if own and not approval.policy.author_may_approve:
+        return (
+            "Separation of duties: you created this version or asked for this approval, so you "
+            "cannot review it."
+        )
+    if not eligible:
+        return (
+            f"You are not a reviewer for team “{approval.version.model.team}” and hold no "
+            "organisation-wide reviewer role, so you can read this request but not decide it."
+        )
+    return ""
+
+
+def _evidence_context(approval: ApprovalRequest) -> dict:
+    """Gate results (live, or frozen once approved), the comparison and the frozen evidence."""
+    version = approval.version
+    [report] = services.evaluate_policies([(version, approval.environment, approval.policy)])
+    current = report.current.version if report.current else None
+    values = services.latest_metric_values_of([version.pk, *([current.pk] if current else [])])
+    frozen = approval.evidence if approval.status == ApprovalRequest.Status.APPROVED else {}
+    frozen_gates = (frozen.get("gates") or {}).get("gates") or []
+    keys = (
+        {key for per_version in values.values() for key, _ in per_version}
+        | {r.gate.metric_key for r in report.results}
+        | {g["gate"]["metric_key"] for g in frozen_gates}
+        | {m["key"] for m in frozen.get("metrics", [])}
+    )
+    definitions = {d.key: d for d in MetricDefinition.objects.filter(key__in=keys)}
+    units = {key: d.unit for key, d in definitions.items()}
+    context = {
+        "report": report,
+        "current_deployment": report.current,
+        "current": current,
+        "gate_rows": _gate_rows([r.as_dict() for r in report.results], units),
+        "gate_summary": GateSummary.of(report),
+        "comparison": _comparison(version, current, values, definitions),
+        "frozen": frozen,
+    }
+    if frozen:
+        context.update(
+            frozen_gate_rows=_gate_rows(frozen_gates, units),
+            frozen_metrics=[
+                {**m, "display": _value(m["value"], units.get(m["key"], ""))}
+                for m in frozen.get("metrics", [])
+            ],
+            frozen_card=[
+                (label, (frozen.get("model_card") or {}).get(name, ""))
+                for name, label in _CARD_FIELDS
+            ],
+            evidence_changes=[
+                dict(_CARD_FIELDS).get(name, name) for name in services.evidence_changes(approval)
+            ],
+        )
+    return context
+
+
+_CARD_FIELDS = (
+    ("description", "Description"),
+    ("intended_use", "Intended use"),
+    ("limitations", "Limitations"),
+    ("ethical_considerations", "Ethical considerations"),
+)
+
+
+def _render_request(
+    request: HtmxHttpRequest, approval: ApprovalRequest, state: CardState | None = None
+) -> HttpResponse:
+    """The request page, or only its card (plus the evidence, out of band) for htmx requests
+    aimed at the card: the forms on the card and its Cancel links."""
+    state = state or CardState()
+    context = {**_card_context(request, approval, state), **_evidence_context(approval)}
+    card_only = request.htmx and (request.method == "POST" or request.htmx.target == CARD_ID)
+    if card_only and not request.htmx.history_restore_request:
+        return render(request, "approvals_app/request_detail.html#card", context)
+    return render(request, "approvals_app/request_detail.html", context)
+
+
+@require_safe
+@login_required
+def request_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    approval = _get_request_or_404(request.user, pk)
+    return _render_request(request, approval)
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+
+def _after_action(request: HtmxHttpRequest, approval: ApprovalRequest, note: str) -> HttpResponse:
+    """Success: the card re-rendered in place for htmx, a redirect with a message otherwise."""
+    messages.success(request, note)
+    if request.htmx:
+        return _render_request(request, _get_request_or_404(request.user, approval.pk))
+    return redirect(approval)
+
+
+def _refused(
+    request: HtmxHttpRequest,
+    approval: ApprovalRequest,
+    state: CardState,
+    reason: str,
+    *,
+    at_field: bool = False,
+) -> HttpResponse:
+    """A refusal: shown inside the card (status 200, so htmx 2 swaps it) — next to the field
+    when ``at_field``, else at the top — or as a message on the request page without
+    JavaScript."""
+    if request.htmx:
+        if not at_field:
+            state.error = reason
+        return _render_request(request, approval, state)
+    messages.error(request, reason)
+    return redirect(approval)
+
+
+def _first_error(form) -> str:
+    return next(iter(error for errors in form.errors.values() for error in errors))
+
+
+_DECIDED = {
+    Review.Decision.APPROVE: "You approved {request}.",
+    Review.Decision.REJECT: "You rejected {request}.",
+    Review.Decision.REQUEST_CHANGES: "You sent {request} back to the requester for changes.",
+}
+
+
+@require_POST
+@login_required
+def review(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    approval = _get_request_or_404(request.user, pk)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, approval, CardState(review_form=form), _first_error(form))
+    data = form.cleaned_data
+    try:
+        decided = services.submit_review(
+            actor=request.user,
+            approval=approval,
+            decision=data["decision"],
+            comment=data["comment"],
+            confirmed=data["confirmed"],
+            override_reason=data["override_reason"],
+        )
+    except ApprovalError as exc:
+        state = CardState(review_form=form)
+        if exc.code == "confirmation_required":
+            # Not an error: the second step of a high-risk approval. Rendered as a page
+            # without JavaScript too, so the confirmation works everywhere.
+            state.confirm = True
+            return _render_request(request, approval, state)
+        overridable = approval.policy.allow_admin_override and request.user.is_superuser
+        if exc.code == "gate_failed" and overridable:
+            state.override, state.error = True, exc.message
+            return _render_request(request, approval, state)
+        at_field = exc.field in form.fields
+        if at_field:
+            form.add_error(exc.field, exc.message)
+        return _refused(request, approval, state, exc.message, at_field=at_field)
+    note = _DECIDED[data["decision"]].format(request=f"request #{approval.pk}")
+    if decided.status == ApprovalRequest.Status.APPROVED:
+        note += " The quorum is complete: the request is approved and its evidence is frozen."
+    return _after_action(request, decided, note)
+
+
+@require_POST
+@login_required
+def withdraw(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    approval = _get_request_or_404(request.user, pk)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, approval, CardState(), _first_error(form))
+    try:
+        services.withdraw_request(
+            actor=request.user, approval=approval, reason=form.cleaned_data["reason"]
+        )
+    except ApprovalError as exc:
+        return _refused(request, approval, CardState(), exc.message)
+    return _after_action(request, approval, f"Request #{approval.pk} was withdrawn.")
+
+
+@require_POST
+@login_required
+def resubmit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    approval = _get_request_or_404(request.user, pk)
+    form = ResubmitForm(request.POST)
+    if form.is_valid():
+        try:
+            services.resubmit_request(
+                actor=request.user,
+                approval=approval,
+                justification=form.cleaned_data["justification"],
+            )
+        except ApprovalError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    if form.errors:
+        state = CardState(resubmit_form=form)
+        at_field = not form.non_field_errors()
+        return _refused(request, approval, state, _first_error(form), at_field=at_field)
+    return _after_action(
+        request, approval, f"Request #{approval.pk} is back with the reviewers for a new round."
+    )
+
+
+@require_POST
+@login_required
+def tick_checklist(request: HtmxHttpRequest, pk: int, item_id: int) -> HttpResponse:
+    approval = _get_request_or_404(request.user, pk)
+    item = get_object_or_404(ChecklistItem, pk=item_id, policy_id=approval.policy_id)
+    form = ChecklistTickForm(request.POST, prefix=f"item{item.pk}")
+    if form.is_valid():
+        try:
+            services.tick_checklist_item(
+                actor=request.user,
+                approval=approval,
+                item=item,
+                note=form.cleaned_data["note"],
+                evidence_url=form.cleaned_data["evidence_url"],
+            )
+        except ApprovalError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    if form.errors:
+        # A refusal of the person (not of what they typed) goes to the top of the card: the
+        # tick form may not even be shown to them.
+        state = CardState(tick_forms={item.pk: form})
+        at_field = not form.non_field_errors()
+        return _refused(request, approval, state, _first_error(form), at_field=at_field)
+    return _after_action(request, approval, f"Ticked “{item.text}”.")
+
+
+# --- asking for approval ---------------------------------------------------------------------
+
+
+@dataclass
+class EnvironmentPanel:
+    """One target environment on a version's approvals panel."""
+
+    environment: Environment
+    report: GateReport
+    gate_rows: list[dict]
+    summary: GateSummary
+    requests: list[ApprovalRequest]
+    open_request: ApprovalRequest | None
+    runs_here: bool  # the version itself is what runs in the environment now
+
+
+def _environment_panels(version: ModelVersion, requests: list[ApprovalRequest]) -> list:
+    """The dry run of each environment whose policy covers the version, and its requests."""
+    policies = services.applicable_policies(version)
+    covered = {p.environment_id for p in policies}
+    # Environments whose policy changed since a request was made still show that request.
+    extra = {r.environment_id: r.environment for r in requests if r.environment_id not in covered}
+    targets = [(version, p.environment, p) for p in policies]
+    targets += [(version, environment, None) for environment in extra.values()]
+    reports = services.evaluate_policies(targets)
+    units = _units(result.gate.metric_key for r in reports for result in r.results)
+    running = set(
+        version.deployments.filter(status=Deployment.Status.ACTIVE).values_list(
+            "environment_id", flat=True
+        )
+    )
+    panels = []
+    for (_, environment, _), report in zip(targets, reports, strict=True):
+        mine = [r for r in requests if r.environment_id == environment.pk]
+        panels.append(
+            EnvironmentPanel(
+                environment=environment,
+                report=report,
+                gate_rows=_gate_rows([r.as_dict() for r in report.results], units),
+                summary=GateSummary.of(report),
+                requests=mine,
+                open_request=next((r for r in mine if r.is_open), None),
+                runs_here=environment.pk in running,
+            )
+        )
+    return panels
+
+
+def _version_requests(version: ModelVersion) -> list[ApprovalRequest]:
+    return list(
+        version.approval_requests.select_related("environment", "requester").order_by(
+            "-created_at", "-pk"
+        )
+    )
+
+
+@require_safe
+@login_required
+def version_panel(request: HtmxHttpRequest, name: str, number: int) -> HttpResponse:
+    version = get_visible_version_or_404(request.user, name, number)
+    context = {
+        "version": version,
+        "model": version.model,
+        "panels": _environment_panels(version, _version_requests(version)),
+        "can_request": can_contribute(request.user, version.model)
+        and not version.model.is_archived
+        and not version.retired_at,
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "approvals_app/version_panel.html#panel", context)
+    return render(request, "approvals_app/version_panel.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def request_create(request: HtmxHttpRequest, name: str, number: int) -> HttpResponse:
+    version = get_visible_version_or_404(request.user, name, number)
+    require_contributor(request.user, version.model)
+    panels = _environment_panels(version, _version_requests(version))
+    environments = Environment.objects.filter(
+        pk__in=[p.environment.pk for p in panels if p.report.policy is not None]
+    )
+    form = RequestApprovalForm(
+        request.POST or None,
+        environments=environments,
+        initial={"environment": request.GET.get("environment")},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            approval = services.request_approval(
+                actor=request.user,
+                version=version,
+                environment=form.cleaned_data["environment"],
+                justification=form.cleaned_data["justification"],
+            )
+        except ApprovalError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"Approval requested for {version} in {approval.environment}. "
+                "Eligible reviewers have been notified.",
+            )
+            return redirect(approval)
+    return render(
+        request,
+        "approvals_app/request_form.html",
+        {"version": version, "model": version.model, "form": form, "panels": panels},
+    )
