@@ -603,11 +603,6 @@ def submit_review(
                 reviewer=actor, round=approval.round, decision=Review.Decision.APPROVE
             ).exists():
                 raise ApprovalError("You have already approved this request.", code="duplicate")
-            if version.model.risk_tier == "high" and not confirmed:
-                raise ApprovalError(
-                    f"{version.model.name} is a high-risk model: confirm the approval.",
-                    code="confirmation_required",
-                )
             report = evaluate_policy(version, approval.environment, policy=approval.policy)
             if not report.passes:
                 reasons = [r.summary for r in report.blocking_failures]
@@ -631,6 +626,13 @@ def submit_review(
                     raise ApprovalError(
                         "Approval is blocked: " + " ".join(reasons), code="gate_failed"
                     )
+            # Asked only once the approval could go through: confirming one that the gates
+            # then refuse would waste the reviewer's click.
+            if version.model.risk_tier == "high" and not confirmed:
+                raise ApprovalError(
+                    f"{version.model.name} is a high-risk model: confirm the approval.",
+                    code="confirmation_required",
+                )
         Review.objects.create(
             request=approval,
             reviewer=actor,

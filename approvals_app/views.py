@@ -8,6 +8,7 @@ with a message otherwise).
 
 import json
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,7 +16,9 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -181,11 +184,57 @@ def _units(keys) -> dict[str, str]:
 
 
 @dataclass
+class RowState:
+    """The decision cell of one "waiting for you" row, and what the last decision made from
+    the queue left to show in it."""
+
+    can_review: bool = False
+    approved_already: bool = False
+    refusal: str = ""  # why this user has no decision buttons
+    confirm: bool = False  # ask to confirm the approval of a high-risk model
+    error: str = ""  # a refusal of the decision, shown at the top of the row
+    # A refused reject / request-changes form opens again with what was typed and the error.
+    reason_for: str = ""
+    reason_error: str = ""
+    comment: str = ""
+
+    @property
+    def reason_forms(self) -> list[dict]:
+        """The two decisions that need a reason, each a small form behind a <details>."""
+        return [
+            {
+                "decision": decision,
+                "summary": summary,
+                "label": label,
+                "button": button,
+                "open": self.reason_for == decision,
+                "comment": self.comment if self.reason_for == decision else "",
+                "error": self.reason_error if self.reason_for == decision else "",
+            }
+            for decision, summary, label, button in _REASON_FORMS
+        ]
+
+
+_REASON_FORMS = (
+    (
+        Review.Decision.REQUEST_CHANGES,
+        "Request changes…",
+        "What should change?",
+        "Send back for changes",
+    ),
+    (Review.Decision.REJECT, "Reject…", "Why is it rejected?", "Reject request"),
+)
+
+
+@dataclass
 class QueueRow:
     approval: ApprovalRequest
     gates: GateSummary
     missing: list[str]
     age: str
+    reviews: int = 0
+    blocked: bool = False  # a blocking gate fails or lacks data, or the model card is incomplete
+    state: RowState = field(default_factory=RowState)
 
 
 def _queue_rows(approvals: list[ApprovalRequest]) -> list[QueueRow]:
@@ -207,9 +256,30 @@ def _queue_rows(approvals: list[ApprovalRequest]) -> list[QueueRow]:
                 gates=GateSummary.of(report),
                 missing=missing,
                 age=timesince(approval.created_at, now, depth=1),
+                reviews=len(approval.reviews.all()),
+                blocked=not report.passes,
             )
         )
     return rows
+
+
+def _with_query(url: str, **params) -> str:
+    """``url`` with these query parameters replaced (None removes one)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query += [(k, str(v)) for k, v in params.items() if v is not None]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _queue_return_url(request: HtmxHttpRequest) -> str:
+    """Where a decision made in the queue goes back to: the queue page it was made on (its
+    filters and page kept) when the posted ``next`` is a local URL, else the plain queue."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("approvals_app:queue")
 
 
 @require_safe
@@ -233,14 +303,24 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         mine.select_related(*_RELATED).order_by("-created_at", "-pk")[:MY_REQUESTS_SHOWN]
     )
     rows = _queue_rows([*page.object_list, *my_requests])
+    waiting_rows = rows[: len(page.object_list)]
+    # ?confirm=<pk> is where a high-risk approval made without JavaScript asks to confirm.
+    confirm = request.GET.get("confirm", "")
+    for row in waiting_rows:
+        # Every waiting row is one this user may decide, unless it is back with the requester.
+        decidable = row.approval.status == ApprovalRequest.Status.OPEN
+        row.state = RowState(can_review=decidable, confirm=str(row.approval.pk) == confirm)
     context = {
         "filterset": filterset,
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number),
-        "rows": rows[: len(page.object_list)],
+        "rows": waiting_rows,
         "my_rows": rows[len(page.object_list) :],
         "mine_total": mine_total,
-        "filtered": any(value for key, value in request.GET.items() if key != "page"),
+        "filtered": any(
+            value for key, value in request.GET.items() if key not in ("page", "confirm")
+        ),
+        "back": _with_query(request.get_full_path(), confirm=None),
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "approvals_app/queue.html#results", context)
@@ -319,17 +399,45 @@ def _comparison(
     return {"metrics": metric_rows, "params": param_rows}
 
 
+@dataclass
+class DecisionRights:
+    eligible: bool
+    can_review: bool
+    approved_already: bool  # in this round, on a request still open
+    refusal: str  # why there are no decision buttons, when that needs saying
+
+
+def _decision_rights(user, approval: ApprovalRequest) -> DecisionRights:
+    """Whether ``user`` may decide ``approval`` now; its reviews must be prefetched."""
+    version = approval.version
+    own = user.pk in (approval.requester_id, version.created_by_id)
+    eligible = services.is_eligible_reviewer(user, version)
+    is_open = approval.status == ApprovalRequest.Status.OPEN
+    approved_already = any(
+        r.reviewer_id == user.pk and r.round == approval.round and r.decision == "approve"
+        for r in approval.reviews.all()
+    )
+    return DecisionRights(
+        eligible=eligible,
+        can_review=is_open
+        and eligible
+        and not approved_already
+        and (approval.policy.author_may_approve or not own),
+        approved_already=is_open and approved_already,
+        refusal=_review_refusal(approval, own=own, eligible=eligible),
+    )
+
+
 def _card_context(request, approval: ApprovalRequest, state: CardState) -> dict:
     user = request.user
     version = approval.version
     policy = approval.policy
-    own = user.pk in (approval.requester_id, version.created_by_id)
-    eligible = services.is_eligible_reviewer(user, version)
+    rights = _decision_rights(user, approval)
     team_admin = has_team_role(user, version.model.team_id, Membership.Role.ADMIN)
     is_open = approval.status == ApprovalRequest.Status.OPEN
     quorum = services.quorum_state(approval)
     ticks = {tick.item_id: tick for tick in approval.checklist_ticks.all()}
-    can_tick = approval.is_open and (user.pk == approval.requester_id or eligible)
+    can_tick = approval.is_open and (user.pk == approval.requester_id or rights.eligible)
     checklist = [
         {
             "item": item,
@@ -338,11 +446,6 @@ def _card_context(request, approval: ApprovalRequest, state: CardState) -> dict:
         }
         for item in policy.checklist_items.all()
     ]
-    reviews = list(approval.reviews.all())
-    approved_already = any(
-        r.reviewer_id == user.pk and r.round == approval.round and r.decision == "approve"
-        for r in reviews
-    )
     review_form = state.review_form or ReviewForm()
     if state.override:
         review_form.fields["override_reason"].required = True
@@ -353,14 +456,11 @@ def _card_context(request, approval: ApprovalRequest, state: CardState) -> dict:
         "policy": policy,
         "quorum": quorum,
         "missing": quorum.describe_missing() if is_open else [],
-        "reviews": reviews,
+        "reviews": list(approval.reviews.all()),
         "checklist": checklist,
-        "can_review": is_open
-        and eligible
-        and not approved_already
-        and (policy.author_may_approve or not own),
-        "approved_already": is_open and approved_already,
-        "review_refusal": _review_refusal(approval, own=own, eligible=eligible),
+        "can_review": rights.can_review,
+        "approved_already": rights.approved_already,
+        "review_refusal": rights.refusal,
         "can_tick": can_tick,
         "can_withdraw": approval.is_open and (user.pk == approval.requester_id or team_admin),
         "can_resubmit": approval.status == ApprovalRequest.Status.CHANGES_REQUESTED
@@ -503,12 +603,65 @@ _DECIDED = {
 }
 
 
+def _queue_decision(
+    request: HtmxHttpRequest,
+    approval: ApprovalRequest,
+    form: ReviewForm,
+    *,
+    note: str = "",
+    error: ApprovalError | str | None = None,
+) -> HttpResponse:
+    """The answer to a decision made in the queue: that request's row re-rendered in place for
+    htmx (status 200 for refusals too, so htmx 2 swaps them), or a redirect back to the queue
+    page with a message without JavaScript."""
+    back = _queue_return_url(request)
+    confirm = isinstance(error, ApprovalError) and error.code == "confirmation_required"
+    reason = error.message if isinstance(error, ApprovalError) else (error or "")
+    if note:
+        messages.success(request, note)
+    if not request.htmx:
+        if confirm:
+            # The queue shows the confirmation step in that row (see ``queue``).
+            messages.warning(request, reason)
+            return redirect(f"{_with_query(back, confirm=approval.pk)}#queue-request-{approval.pk}")
+        if reason:
+            messages.error(request, reason)
+        return redirect(back)
+    fresh = ApprovalRequest.objects.select_related(*_RELATED).get(pk=approval.pk)
+    [row] = _queue_rows([fresh])
+    rights = _decision_rights(request.user, fresh)
+    row.state = RowState(
+        can_review=rights.can_review,
+        approved_already=rights.approved_already,
+        refusal=rights.refusal,
+        confirm=confirm and rights.can_review,
+    )
+    decision = form.data.get("decision", "")
+    at_reason = (
+        rights.can_review
+        and decision in (Review.Decision.REJECT, Review.Decision.REQUEST_CHANGES)
+        and ("comment" in form.errors or getattr(error, "field", None) == "comment")
+    )
+    if at_reason:
+        row.state.reason_for, row.state.reason_error = decision, reason
+        row.state.comment = form.data.get("comment", "")
+    elif reason and not confirm:
+        row.state.error = reason
+    return render(
+        request, "approvals_app/queue.html#queue_row", {"row": row, "back": back, "oob": True}
+    )
+
+
 @require_POST
 @login_required
 def review(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     approval = _get_request_or_404(request.user, pk)
     form = ReviewForm(request.POST)
+    # Decisions made in the queue answer with their queue row, not with the request card.
+    from_queue = request.POST.get("from") == "queue"
     if not form.is_valid():
+        if from_queue:
+            return _queue_decision(request, approval, form, error=_first_error(form))
         return _refused(request, approval, CardState(review_form=form), _first_error(form))
     data = form.cleaned_data
     try:
@@ -521,6 +674,8 @@ def review(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             override_reason=data["override_reason"],
         )
     except ApprovalError as exc:
+        if from_queue:
+            return _queue_decision(request, approval, form, error=exc)
         state = CardState(review_form=form)
         if exc.code == "confirmation_required":
             # Not an error: the second step of a high-risk approval. Rendered as a page
@@ -538,6 +693,8 @@ def review(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     note = _DECIDED[data["decision"]].format(request=f"request #{approval.pk}")
     if decided.status == ApprovalRequest.Status.APPROVED:
         note += " The quorum is complete: the request is approved and its evidence is frozen."
+    if from_queue:
+        return _queue_decision(request, decided, form, note=note)
     return _after_action(request, decided, note)
 
 

@@ -465,6 +465,17 @@ def test_approving_a_high_risk_model_needs_a_confirmation(world):
     assert approve(world, approval, world.lead, confirmed=True).status == "approved"
 
 
+def test_a_failing_gate_refuses_a_high_risk_approval_before_asking_to_confirm(world):
+    world.model.risk_tier = "high"
+    world.model.save()
+    make_policy(world.production, gates=[auc_gate(0.99)])
+    approval = world.open_request()
+
+    refusal = refused_without_trace(lambda: approve(world, approval, world.lead))
+
+    assert refusal.code == "gate_failed"
+
+
 def test_rejecting_a_high_risk_model_needs_no_confirmation(world):
     world.model.risk_tier = "high"
     world.model.save()

@@ -80,7 +80,7 @@ def test_a_team_reviewer_sees_what_waits_with_gates_and_what_is_missing(client, 
     assert f'href="{approval.get_absolute_url()}"' in body
     assert "fraud-classifier" in body
     assert "engineer" in body
-    assert '<span class="badge badge-risk-limited">Limited</span>' in body
+    assert '<span class="badge badge-risk-limited">Limited risk</span>' in body
     # auc >= 0.9 and "no worse than now" pass (nothing runs yet); latency 250 > 200 fails.
     assert '<span class="badge badge-good" title="Gates that pass">2 pass</span>' in body
     assert '<span class="badge badge-bad" title="Gates that fail">1 fail</span>' in body
