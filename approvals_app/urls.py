@@ -1,6 +1,6 @@
 from django.urls import path
 
-from approvals_app import views
+from approvals_app import deployment_views, views
 
 app_name = "approvals_app"
 
@@ -24,5 +24,27 @@ urlpatterns = [
         "models/<str:name>/versions/<int:number>/approvals/",
         views.version_panel,
         name="version_panel",
+    ),
+    # What runs where (deployment_views)
+    path("deployments/", deployment_views.board, name="deployment_board"),
+    path(
+        "environments/<slug:name>/",
+        deployment_views.environment_timeline,
+        name="environment_timeline",
+    ),
+    path(
+        "environments/<slug:name>/rollback/<str:model_name>/",
+        deployment_views.rollback_confirm,
+        name="rollback",
+    ),
+    path(
+        "models/<str:name>/versions/<int:number>/promote/",
+        deployment_views.promote_version,
+        name="promote",
+    ),
+    path(
+        "models/<str:name>/versions/<int:number>/lifecycle/",
+        deployment_views.version_lifecycle_panel,
+        name="version_lifecycle",
     ),
 ]

@@ -10,6 +10,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from models_app.models import (
+    Application,
     AuditEvent,
     ModelVersion,
     RegisteredModel,
@@ -276,3 +277,66 @@ class AuditEventFilter(django_filters.FilterSet):
     def filter_date_to(self, queryset, name, value):
         # Inclusive: everything before the start of the following day.
         return queryset.filter(created_at__lt=_start_of(value + timedelta(days=1)))
+
+
+class DeploymentBoardFilter(django_filters.FilterSet):
+    """The deployment board's filters over models: /deployments/?team=&q="""
+
+    q = django_filters.CharFilter(
+        field_name="name",
+        method="filter_text",
+        label="Model",
+        widget=forms.SearchInput(attrs={"placeholder": "Model name", "autocomplete": "off"}),
+    )
+    team = django_filters.ModelChoiceFilter(
+        field_name="team",
+        to_field_name="slug",
+        queryset=Team.objects.order_by("name"),
+        empty_label="All teams",
+        label="Team",
+    )
+
+    class Meta:
+        model = RegisteredModel
+        fields = []
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(display_name__icontains=value))
+
+
+class ApplicationFilter(django_filters.FilterSet):
+    """The applications list's filters: /applications/?team=&q="""
+
+    q = django_filters.CharFilter(
+        field_name="name",
+        method="filter_text",
+        label="Search",
+        widget=forms.SearchInput(
+            attrs={"placeholder": "Name, contact or description", "autocomplete": "off"}
+        ),
+    )
+    team = django_filters.ModelChoiceFilter(
+        field_name="owner_team",
+        to_field_name="slug",
+        queryset=Team.objects.order_by("name"),
+        empty_label="All teams",
+        label="Owner team",
+    )
+
+    class Meta:
+        model = Application
+        fields = []
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(slug__icontains=value)
+            | Q(contact__icontains=value)
+            | Q(description__icontains=value)
+        )

@@ -13,6 +13,7 @@ from models_app.models import (
     METRIC_KEY_MAX_LENGTH,
     ROLE_RANK,
     Artifact,
+    Environment,
     ModelVersion,
     RegisteredModel,
     Team,
@@ -429,3 +430,112 @@ class ArtifactUploadForm(forms.Form):
         if upload is not None and not (cleaned.get("path") or "").strip():
             cleaned["path"] = upload.name
         return cleaned
+
+
+# --- applications, their dependencies, deprecation and retirement ---------------------------
+
+
+class ApplicationForm(forms.Form):
+    """Registering an application, or editing one (then without the slug, which is in URLs)."""
+
+    name = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autofocus": True}))
+    slug = forms.SlugField(
+        max_length=80,
+        help_text="Its address in the registry: lower-case letters, digits and '-'. "
+        "It cannot change later.",
+    )
+    owner_team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), to_field_name="slug", empty_label=None, label="Owner team"
+    )
+    contact = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="A mailbox or channel that answers for it when a model changes.",
+    )
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What it does with the models it uses. Markdown.",
+    )
+
+    def __init__(self, *args, teams, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_team"].queryset = teams
+        if editing:
+            del self.fields["slug"]
+
+    def clean_slug(self):
+        return self.cleaned_data["slug"].lower()
+
+
+class DependencyForm(forms.Form):
+    """One dependency of an application: a model through an environment, an alias or a pinned
+    version number (resolved here to the ModelVersion the service expects)."""
+
+    model = forms.ModelChoiceField(
+        queryset=RegisteredModel.objects.none(), to_field_name="name", empty_label="Choose a model"
+    )
+    environment = forms.ModelChoiceField(
+        queryset=Environment.objects.order_by("order", "name"),
+        to_field_name="name",
+        required=False,
+        empty_label="—",
+        help_text="Gets what serves full traffic there.",
+    )
+    alias_name = forms.CharField(
+        max_length=60,
+        required=False,
+        label="Alias",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. champion"}),
+        help_text="Gets the version the alias points at.",
+    )
+    pinned_version = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label="Pinned version",
+        widget=forms.NumberInput(attrs={"placeholder": "e.g. 4"}),
+        help_text="Always gets this version.",
+    )
+
+    def __init__(self, *args, models, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].queryset = models
+
+    def clean(self):
+        cleaned = super().clean()
+        model, number = cleaned.get("model"), cleaned.get("pinned_version")
+        if model is not None and number is not None:
+            version = model.versions.filter(version=number).first()
+            if version is None:
+                self.add_error("pinned_version", f"{model.name} has no version {number}.")
+            else:
+                cleaned["pinned_version"] = version
+        return cleaned
+
+
+class DeprecateForm(forms.Form):
+    reason = forms.CharField(
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Recorded in the audit ledger with the applications that use it now.",
+    )
+
+
+class RetireForm(forms.Form):
+    reason = forms.CharField(
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Recorded in the audit ledger. Required when forcing.",
+    )
+    force = forms.BooleanField(
+        required=False,
+        label="Force the retirement although it is in use",
+        help_text="Ends its active deployments and leaves the applications listed above "
+        "without this version. Administrators only; audited with your reason.",
+    )
+
+    def __init__(self, *args, allow_force: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not allow_force:
+            del self.fields["force"]

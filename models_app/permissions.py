@@ -3,7 +3,7 @@
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from models_app.models import ROLE_RANK, Membership, ModelVersion, RegisteredModel
+from models_app.models import ROLE_RANK, Membership, ModelVersion, RegisteredModel, Team
 
 
 def team_role(user, team_id: int) -> str | None:
@@ -21,6 +21,19 @@ def has_team_role(user, team_id: int, minimum: str) -> bool:
         return True
     role = team_role(user, team_id)
     return role is not None and ROLE_RANK[role] >= ROLE_RANK[minimum]
+
+
+def contributing_team_ids(user) -> set[int]:
+    """The teams in which ``user`` holds the contributor role or above (superusers: every
+    team), in one query, for pages that decide per row what a user may change."""
+    if not user.is_authenticated:
+        return set()
+    if user.is_superuser:
+        return set(Team.objects.values_list("pk", flat=True))
+    roles = [role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK["contributor"]]
+    return set(
+        Membership.objects.filter(user=user, role__in=roles).values_list("team_id", flat=True)
+    )
 
 
 def can_view_model(user, model: RegisteredModel) -> bool:

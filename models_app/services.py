@@ -918,12 +918,30 @@ def rollback_candidate(model: RegisteredModel, environment: Environment) -> Depl
     retired, so successive rollbacks walk back through history and never return to a
     version that was rolled back.
     """
+    return rollback_candidates([model], environment)[model.pk]
+
+
+def rollback_candidates(
+    models: Iterable[RegisteredModel], environment: Environment
+) -> dict[int, Deployment | None]:
+    """rollback_candidate for many models in one query: {model pk: Deployment or None}
+    (for the environment timeline, which offers a rollback per model)."""
+    model_ids = {model.pk for model in models}
     history = (
-        Deployment.objects.filter(model_id=model.pk, environment=environment, traffic_percent=100)
+        Deployment.objects.filter(
+            model_id__in=model_ids, environment=environment, traffic_percent=100
+        )
         .exclude(status=Deployment.Status.ROLLED_BACK)
         .select_related("version__model")
         .order_by("deployed_at", "pk")
     )
+    per_model: dict[int, list[Deployment]] = {pk: [] for pk in model_ids}
+    for deployment in history:
+        per_model[deployment.model_id].append(deployment)
+    return {pk: _rollback_candidate_in(rows) for pk, rows in per_model.items()}
+
+
+def _rollback_candidate_in(history: list[Deployment]) -> Deployment | None:
     stack: list[Deployment] = []
     for deployment in history:
         if deployment.rolled_back_from_id is not None:

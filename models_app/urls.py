@@ -1,6 +1,6 @@
 from django.urls import path
 
-from models_app.views import audit, catalogue, versions
+from models_app.views import applications, audit, catalogue, compare, lifecycle, versions
 
 app_name = "models_app"
 
@@ -43,5 +43,34 @@ urlpatterns = [
         versions.artifact_download,
         name="artifact_download",
     ),
+    path("models/<str:name>/trends/", compare.model_trends, name="model_trends"),
+    path("compare/", compare.compare, name="compare"),
+    path("compare/chart/", compare.compare_chart, name="compare_chart"),
     path("audit/", audit.audit_list, name="audit_list"),
+    # Deprecation and retirement (views/lifecycle.py)
+    path(
+        "models/<str:name>/versions/<int:number>/deprecate/",
+        lifecycle.version_deprecate,
+        name="version_deprecate",
+    ),
+    path(
+        "models/<str:name>/versions/<int:number>/retire/",
+        lifecycle.version_retire,
+        name="version_retire",
+    ),
+    # Applications and their dependencies (views/applications.py)
+    path("applications/", applications.application_list, name="application_list"),
+    path("applications/new/", applications.application_create, name="application_create"),
+    path("applications/<slug:slug>/", applications.application_detail, name="application_detail"),
+    path("applications/<slug:slug>/edit/", applications.application_edit, name="application_edit"),
+    path(
+        "applications/<slug:slug>/dependencies/new/",
+        applications.dependency_add,
+        name="dependency_add",
+    ),
+    path(
+        "applications/<slug:slug>/dependencies/<int:pk>/remove/",
+        applications.dependency_remove,
+        name="dependency_remove",
+    ),
 ]

@@ -139,6 +139,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(envstr("STATIC_ROOT") or VAR_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.js comes from the installed plotly package (vendor/plotly/plotly.min.js): never
+    # from a CDN, and not committed.
+    "registry_site.staticfinders.PackageFileFinder",
+]
 
 # Artefacts live in their own storage alias so that they can go to S3 while static files
 # stay with whitenoise. S3 is used only when a bucket is named.

@@ -153,7 +153,7 @@ class _Echo:
         return value
 
 
-def _safe_cell(value: Any) -> Any:
+def csv_safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_TRIGGERS):
         return "'" + value
     return value
@@ -185,7 +185,7 @@ def _csv_rows(events: Iterable[AuditEvent]) -> Iterator[list[Any]]:
 def _csv_response(events) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
     lines = (
-        writer.writerow([_safe_cell(cell) for cell in row])
+        writer.writerow([csv_safe_cell(cell) for cell in row])
         for row in _csv_rows(events.iterator(chunk_size=2000))
     )
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")

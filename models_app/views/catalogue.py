@@ -119,6 +119,12 @@ def model_detail(request: HtmxHttpRequest, name: str):
             .select_related("environment", "version")
             .order_by("environment__order", "environment__name", "-traffic_percent")
         ),
+        # The most recent ten; each environment's timeline has the whole history.
+        ran_before=list(
+            model.deployments.exclude(status=Deployment.Status.ACTIVE)
+            .select_related("environment", "version")
+            .order_by("-ended_at", "-pk")[:10]
+        ),
         dependents=list(
             model.dependents.select_related(
                 "application", "application__owner_team", "environment", "pinned_version"
@@ -238,6 +244,12 @@ def alias_set(request: HtmxHttpRequest, name: str):
     if version is None:
         messages.error(request, f"{model.name} has no version {number}.")
         return redirect(f"{model.get_absolute_url()}#aliases")
+    alias_name = form.cleaned_data["name"].strip().lower()
+    impacts = services.impact_of_alias_move(model, alias_name, version)
+    if impacts and not request.POST.get("confirmed"):
+        # Applications follow this alias: show whom the move reaches before making it.
+        context = {"model": model, "alias_name": alias_name, "version": version, "impacts": impacts}
+        return render(request, "models_app/alias_confirm.html", context)
     try:
         alias = services.set_alias(
             actor=request.user, model=model, name=form.cleaned_data["name"], version=version

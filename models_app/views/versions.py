@@ -14,12 +14,15 @@ from django.db.models.functions import Coalesce
 from django.http import FileResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from models_app import services
 from models_app.forms import ArtifactUploadForm, MetricsForm, VersionCardForm, VersionForm
+from models_app.lineage import build_lineage_graph
 from models_app.models import (
     Artifact,
     AuditEvent,
@@ -136,17 +139,45 @@ def _lineage(request, version: ModelVersion) -> dict:
         .order_by("model__name", "version")[: CHILDREN_SHOWN + 1]
     )
     hyperparameters = version.hyperparameters if isinstance(version.hyperparameters, dict) else {}
+    shown_children = children[:CHILDREN_SHOWN]
+    # One query for the datasets of every version in the graph; this version's are among them.
+    links = list(
+        VersionDataset.objects.filter(
+            version_id__in=[v.pk for v in (*ancestors, version, *shown_children)]
+        ).select_related("dataset")
+    )
+    external_base = "" if hidden_ancestor or truncated else root.external_base_model
     return {
         # Root first, so the chain reads top-down towards this version.
         "ancestors": ancestors[::-1],
         "hidden_ancestor": hidden_ancestor,
         "lineage_truncated": truncated,
         "lineage_max_depth": LINEAGE_MAX_DEPTH,
-        "external_base": "" if hidden_ancestor or truncated else root.external_base_model,
-        "children": children[:CHILDREN_SHOWN],
+        "external_base": external_base,
+        "children": shown_children,
         "more_children": len(children) > CHILDREN_SHOWN,
+        "lineage_graph": build_lineage_graph(
+            ancestors=[_graph_version(ancestor) for ancestor in ancestors[::-1]],
+            current=_graph_version(version),
+            children=[_graph_version(child) for child in shown_children],
+            datasets=[
+                {
+                    "version_id": link.version_id,
+                    "dataset_id": link.dataset_id,
+                    "name": link.dataset.name,
+                    "version": link.dataset.version,
+                    "digest": link.dataset.digest,
+                    "role": link.role,
+                }
+                for link in links
+            ],
+            external_base=external_base,
+            hidden_ancestor=hidden_ancestor,
+            truncated=truncated,
+            more_children=len(children) > CHILDREN_SHOWN,
+        ),
         "dataset_links": sorted(
-            version.dataset_links.select_related("dataset"),
+            (link for link in links if link.version_id == version.pk),
             key=lambda link: (
                 ROLE_ORDER.get(link.role, 9),
                 link.dataset.name,
@@ -157,6 +188,18 @@ def _lineage(request, version: ModelVersion) -> dict:
             (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
             for key, value in sorted(hyperparameters.items())
         ],
+    }
+
+
+def _graph_version(version: ModelVersion) -> dict:
+    details = version.architecture or version.get_framework_display()
+    when = date_format(timezone.localtime(version.created_at), "j M Y")
+    return {
+        "id": version.pk,
+        "model": version.model.name,
+        "version": version.version,
+        "sublabel": f"{when} · {details}" if details else when,
+        "href": version.get_absolute_url(),
     }
 
 
