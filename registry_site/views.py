@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from approvals_app.models import ApprovalRequest
 from models_app.models import ROLE_RANK, AuditEvent, ModelVersion, RegisteredModel
 
 RECENT_DAYS = 30
@@ -74,6 +75,10 @@ def _describe_event(event: AuditEvent) -> dict:
     }
 
 
+# Enough to act on from the dashboard; the queue at /approvals/ has the rest.
+REVIEWS_SHOWN = 5
+
+
 @require_safe
 @login_required
 def home(request):
@@ -99,6 +104,11 @@ def home(request):
     recent_versions = list(
         versions.select_related("model", "created_by").order_by("-created_at", "-pk")[:FEED_LENGTH]
     )
+    waiting = ApprovalRequest.objects.awaiting_review_by(user).filter(
+        status=ApprovalRequest.Status.OPEN
+    )
+    my_requests = ApprovalRequest.objects.visible_to(user).filter(requester=user).open()
+    approvals_related = ("version__model", "environment", "requester")
     events = AuditEvent.objects.order_by("-sequence")
     if not user.is_superuser:
         # Only events about models this user can see; events without a model (teams,
@@ -117,6 +127,12 @@ def home(request):
         "recent_versions": recent_versions,
         "activity": [_describe_event(event) for event in events[:FEED_LENGTH]],
         "can_create": can_create,
+        "waiting_for_me": list(
+            waiting.select_related(*approvals_related).order_by("created_at")[:REVIEWS_SHOWN]
+        ),
+        "my_open_requests": list(
+            my_requests.select_related(*approvals_related).order_by("-created_at")[:REVIEWS_SHOWN]
+        ),
     }
     return render(request, "home.html", context)
 

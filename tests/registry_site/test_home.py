@@ -186,9 +186,31 @@ def test_the_query_count_is_small_and_does_not_grow(
     _grow(user, team, 3)
 
     # session, user, model count, version counts, memberships, my teams' models, recent
-    # versions, activity, and the review-queue badge of the navigation
-    with django_assert_max_num_queries(10):
+    # versions, activity, requests waiting for me, my open requests, and the review-queue
+    # badge of the navigation
+    with django_assert_max_num_queries(12):
         client.get(URL)
     before = _count_queries(client)
     _grow(user, team, 15)
     assert _count_queries(client) == before
+
+
+def test_it_lists_requests_waiting_for_my_review_and_my_own_open_requests(client, db):
+    from tests.approvals_app.builders import build_world, make_policy
+
+    world = build_world()
+    make_policy(world.production)
+    approval = world.open_request()
+
+    client.force_login(world.lead)
+    page = client.get(URL).content.decode()
+    assert "Waiting for you" in page
+    assert approval.get_absolute_url() in page
+
+    client.force_login(world.engineer)
+    page = client.get(URL).content.decode()
+    assert "Your open requests" in page
+    assert approval.get_absolute_url() in page
+
+    client.force_login(world.viewer)
+    assert approval.get_absolute_url() not in client.get(URL).content.decode()
