@@ -570,6 +570,36 @@ def audit_action_label(code: str) -> str:
     return f"{noun} {parts[-1]}".replace("_", " ").capitalize()
 
 
+class AccessToken(models.Model):
+    """A personal access token for the APIs and the MLflow client.
+
+    Only a sha256 of the token is stored: the token itself is shown once, when it is made.
+    A token has high entropy, so a fast hash is enough; the prefix finds the row without
+    scanning, and is what lists show.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'CI pipeline'.")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
 class AuditEventQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Events this user may read: those of models they can see, plus organisation events

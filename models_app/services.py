@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from datetime import timedelta
 from typing import IO, Any
 
 from django.conf import settings
@@ -27,6 +28,7 @@ from models_app import permissions
 from models_app.audit import record_event
 from models_app.models import (
     METRIC_KEY_MAX_LENGTH,
+    AccessToken,
     Alias,
     Application,
     Artifact,
@@ -43,6 +45,7 @@ from models_app.models import (
     VersionDataset,
     metric_key_validator,
 )
+from models_app.tokens import hash_token, new_token
 from models_app.validators import clean_artifact_path, validate_model_name, validate_slug_name
 
 RESERVED_ALIASES = {"latest"}
@@ -1314,6 +1317,63 @@ def remove_dependency(*, actor, dependency: Dependency) -> None:
             before=_dependency_dict(locked),
         )
         locked.delete()
+
+
+# --- access tokens -------------------------------------------------------------------------
+
+TOKEN_MAX_DAYS = 366
+
+
+def create_access_token(*, actor, name: str, expires_in_days: int = 90):
+    """Make a personal access token for the actor; returns (token row, the token itself).
+
+    The token itself is not stored anywhere and cannot be shown again.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise RegistryError("Name the token after what will use it.", field="name")
+    if len(name) > 100:
+        raise RegistryError("The name is longer than 100 characters.", field="name")
+    if not isinstance(expires_in_days, int) or not 1 <= expires_in_days <= TOKEN_MAX_DAYS:
+        raise RegistryError(
+            f"A token lives between 1 and {TOKEN_MAX_DAYS} days.", field="expires_in_days"
+        )
+    prefix, raw = new_token()
+    with transaction.atomic():
+        token = AccessToken.objects.create(
+            user=actor,
+            name=name,
+            prefix=prefix,
+            token_hash=hash_token(raw),
+            expires_at=timezone.now() + timedelta(days=expires_in_days),
+        )
+        record_event(
+            actor=actor,
+            action="models_app.token.created",
+            obj=token,
+            after={"name": name, "prefix": prefix, "expires_at": token.expires_at.isoformat()},
+        )
+    return token, raw
+
+
+def revoke_access_token(*, actor, token: AccessToken) -> AccessToken:
+    """Revoke a token at once. Its owner or a superuser may."""
+    if actor.pk != token.user_id and not actor.is_superuser:
+        raise NotAllowed("Only the token's owner can revoke it.")
+    with transaction.atomic():
+        token = AccessToken.objects.select_for_update().get(pk=token.pk)
+        if token.is_revoked:
+            raise RegistryError("This token is already revoked.")
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record_event(
+            actor=actor,
+            action="models_app.token.revoked",
+            obj=token,
+            before={"revoked": False},
+            after={"revoked": True, "owner": token.user.get_username()},
+        )
+    return token
 
 
 # --- organisation (ops) -------------------------------------------------------------------
