@@ -1,12 +1,16 @@
 import hashlib
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.db.models import Count, F
+from django.core.management.base import CommandError
+from django.db.models import Count, F, Max, Min
+from django.utils import timezone
 
+from models_app import services
 from models_app.audit import verify_chain
 from models_app.models import (
     Alias,
@@ -101,14 +105,60 @@ def test_it_builds_an_organisation_that_holds_together(artifact_store):
     assert set(Artifact.objects.values_list("kind", flat=True)) == set(Artifact.Kind.values)
 
     assert Environment.objects.get(name="production").requires_approval
-    active = Deployment.objects.filter(status=Deployment.Status.ACTIVE)
-    assert set(active.values_list("environment__name", flat=True)) >= {"staging", "production"}
+    # Deployments are made by approvals_app's promotion, which the catalogue cannot call;
+    # seed_demo replays them with the rest of the history.
+    assert not Deployment.objects.exists()
     assert Application.objects.count() >= 5
     assert Dependency.objects.filter(pinned_version__isnull=False).exists()
 
     checked, problem = verify_chain()
     assert problem is None, problem
     assert checked == AuditEvent.objects.count()
+
+
+def test_rows_and_the_ledger_tell_the_same_history(artifact_store):
+    before = timezone.now()
+    _seed()
+
+    times = list(AuditEvent.objects.order_by("sequence").values_list("created_at", flat=True))
+    assert times == sorted(times)
+    assert times[-1] < before
+    # Six months of work, not a few seconds of loading.
+    assert times[-1] - times[0] > timedelta(days=150)
+
+    registered = dict(
+        AuditEvent.objects.filter(action="models_app.version.registered").values_list(
+            "object_id", "created_at"
+        )
+    )
+    versions = ModelVersion.objects.all()
+    assert len(registered) == versions.count()
+    for version in versions:
+        # The service stamps the row and its event a moment apart, as it does at run time.
+        assert (
+            timedelta(0) <= registered[str(version.pk)] - version.created_at < timedelta(seconds=1)
+        )
+    for version in versions.annotate(
+        first=Min("metrics__recorded_at"), last=Max("artifacts__created_at")
+    ):
+        assert version.created_at < version.first < version.last, version
+        assert version.model.created_at < version.created_at, version
+    archived = RegisteredModel.objects.get(archived_at__isnull=False)
+    archived_event = AuditEvent.objects.get(action="models_app.model.archived")
+    assert timedelta(0) <= archived_event.created_at - archived.archived_at < timedelta(seconds=1)
+    # A dataset is recorded when the first version that names it is registered.
+    for dataset in Dataset.objects.annotate(first_use=Min("versions__created_at")):
+        assert timedelta(0) <= dataset.created_at - dataset.first_use < timedelta(seconds=1)
+
+
+def test_it_refuses_to_replay_in_front_of_an_existing_ledger(superuser):
+    services.create_model(actor=superuser, name="already-here", team=Team.objects.create(slug="t"))
+    counts = _row_counts()
+
+    with pytest.raises(CommandError, match="fresh database"):
+        _seed()
+
+    assert _row_counts() == counts
 
 
 def test_a_second_run_changes_nothing(artifact_store):

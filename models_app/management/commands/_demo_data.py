@@ -306,7 +306,7 @@ endpoint.
         ],
         aliases=[
             AliasOp("champion", 4),
-            AliasOp("champion", 5, after=6),
+            # v5 never reached production (v6 was approved first), so champion skips it.
             AliasOp("champion", 6, after=7),
             AliasOp("challenger", 7),
         ],
@@ -998,7 +998,8 @@ A classification head fine-tuned on top of `document-embedder` v2; low-confidenc
             ),
         ],
         aliases=[AliasOp("champion", 2)],
-        first_days_ago=95,
+        # Its first version is a head over document-embedder v2, so it starts after that.
+        first_days_ago=68,
         last_days_ago=15,
     ),
     ModelPlan(
@@ -1393,143 +1394,15 @@ RESTRICTED_MODEL = "aml-transaction-monitor"
 ARCHIVED_MODEL = "churn-predictor-legacy"
 MARKER_MODEL = "fraud-classifier"
 
-# --- deployments and applications ----------------------------------------------------------
+# --- applications -------------------------------------------------------------------------
 
-# (model, environment, target, [(version, status, notes), …] oldest first). The last entry
-# of each list is what runs there now.
-DEPLOYMENTS = [
-    (
-        "fraud-classifier",
-        "production",
-        "k8s://prod-eu-west-1/fraud/fraud-classifier",
-        [(4, "superseded", ""), (5, "superseded", ""), (6, "active", "")],
-    ),
-    (
-        "fraud-classifier",
-        "staging",
-        "k8s://staging-eu-west-1/fraud/fraud-classifier",
-        [(6, "superseded", ""), (7, "active", "Shadow scoring against production traffic.")],
-    ),
-    (
-        "credit-scoring",
-        "production",
-        "k8s://prod-eu-west-1/risk/credit-scoring",
-        [(3, "superseded", ""), (4, "active", "")],
-    ),
-    (
-        "credit-scoring",
-        "staging",
-        "k8s://staging-eu-west-1/risk/credit-scoring",
-        [(5, "active", "")],
-    ),
-    (
-        "payments-anomaly-detector",
-        "production",
-        "k8s://prod-eu-west-1/payments/anomaly",
-        [(3, "active", "")],
-    ),
-    (
-        "payments-anomaly-detector",
-        "development",
-        "k8s://dev/payments/anomaly",
-        [(4, "active", "")],
-    ),
-    (
-        "churn-predictor",
-        "production",
-        "airflow://prod/ci/churn_weekly_scoring",
-        [
-            (3, "superseded", ""),
-            (4, "rolled_back", "Calibration drift: twice the expected offers sent."),
-            (3, "superseded", "Reinstated after the v4 rollback."),
-            (5, "active", ""),
-        ],
-    ),
-    (
-        "churn-predictor",
-        "staging",
-        "airflow://staging/ci/churn_weekly_scoring",
-        [(6, "active", "")],
-    ),
-    (
-        "recommendation-ranker",
-        "production",
-        "k8s://prod-eu-west-1/ci/ranker",
-        [(3, "superseded", ""), (5, "active", "")],
-    ),
-    (
-        "recommendation-ranker",
-        "staging",
-        "k8s://staging-eu-west-1/ci/ranker",
-        [(6, "active", "A/B test at 5 % of sessions after approval.")],
-    ),
-    (
-        "support-assistant-llm",
-        "production",
-        "https://llm-gateway.northwind.example/v1/support-assistant",
-        [(3, "superseded", ""), (5, "active", "")],
-    ),
-    (
-        "support-assistant-llm",
-        "staging",
-        "https://llm-gateway.staging.northwind.example/v1/support-assistant",
-        [(6, "active", "")],
-    ),
-    (
-        "document-embedder",
-        "production",
-        "k8s://prod-eu-west-1/support/embedder",
-        [(2, "superseded", ""), (3, "active", "")],
-    ),
-    (
-        "support-ticket-router",
-        "production",
-        "k8s://prod-eu-west-1/support/router",
-        [(2, "active", "")],
-    ),
-    (
-        "speech-to-text",
-        "staging",
-        "k8s://staging-eu-west-1/support/asr",
-        [(4, "active", "")],
-    ),
-    (
-        "speech-to-text",
-        "production",
-        "k8s://prod-eu-west-1/support/asr",
-        [(3, "active", "")],
-    ),
-    (
-        "image-moderation",
-        "production",
-        "k8s://prod-eu-west-1/trust/image-moderation",
-        [(3, "superseded", ""), (4, "active", "")],
-    ),
-    (
-        "image-moderation",
-        "staging",
-        "k8s://staging-eu-west-1/trust/image-moderation",
-        [(5, "active", "")],
-    ),
-    (
-        "demand-forecaster",
-        "production",
-        "airflow://prod/ops/demand_daily",
-        [(4, "superseded", ""), (5, "active", "")],
-    ),
-    (
-        "demand-forecaster",
-        "development",
-        "airflow://dev/ops/demand_daily",
-        [(6, "active", "")],
-    ),
-    (
-        "aml-transaction-monitor",
-        "production",
-        "k8s://prod-eu-west-1/fincrime/aml",
-        [(2, "superseded", ""), (3, "active", "")],
-    ),
-]
+# Who registers each team's applications (a contributor of the team).
+APPLICATION_OWNERS = {
+    "fraud-risk": "engineer",
+    "customer-intelligence": "sofia",
+    "support-automation": "mei",
+    "forecasting": "tomas",
+}
 
 # (slug, name, owner team, contact, description, [(model, environment, alias, pinned)])
 APPLICATIONS = [

@@ -1,9 +1,15 @@
-"""Build the Northwind demo organisation so that every page has something true to show.
+"""Build the catalogue of the Northwind demo organisation so that every page has something
+true to show.
 
-Everything the services cover goes through them (so the audit ledger holds a genuine
-history); reference data without a service is written here, audited with
-``record_admin_change`` where it is an organisational change. The run is one transaction
-and idempotent: a second run finds the marker model and does nothing.
+The catalogue's history (people, teams, models, versions with their metrics and artefacts,
+aliases, applications) is planned as timed steps and replayed in time order under a demo
+clock (see _demo_clock), so each row's timestamps and the audit ledger agree. Everything the
+services cover goes through them, so the ledger holds a genuine history; reference data
+without a service is written here, audited with ``record_admin_change`` where it is an
+organisational change. Deployments need approvals_app (promotion), so this command loads none;
+``seed_demo`` merges these steps with the governance and release history and replays both.
+The run is one transaction and idempotent: a second run finds the marker model and does
+nothing.
 """
 
 import hashlib
@@ -14,12 +20,13 @@ import random
 import struct
 import time
 import zlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Sum
@@ -28,13 +35,13 @@ from django.utils import timezone
 from models_app import services
 from models_app.audit import verify_chain
 from models_app.management.commands import _demo_data as data
+from models_app.management.commands._demo_clock import Step, replay, working_hours
 from models_app.models import (
     Alias,
     Application,
     Artifact,
     AuditEvent,
     Dataset,
-    Dependency,
     Deployment,
     Environment,
     Metric,
@@ -44,6 +51,7 @@ from models_app.models import (
     Team,
 )
 
+ORIGIN_DAYS_AGO = 190
 CURVE_POINTS = 20
 CURVE_FRAMEWORKS = {"pytorch", "transformers", "jax", "tensorflow", "lightgbm", "xgboost"}
 SAFETENSORS_FRAMEWORKS = {"pytorch", "transformers", "jax", "tensorflow"}
@@ -66,8 +74,9 @@ REQUIREMENTS = {
 
 class Command(BaseCommand):
     help = (
-        "Load the catalogue part of the demo organisation (teams, users, models, versions …) "
-        "unless it is there; `seed_demo` runs this and then the governance part."
+        "Load the catalogue part of the demo organisation (teams, users, models, versions, "
+        "metrics, artefacts, aliases, applications) unless it is there, without governance or "
+        "deployments; `seed_demo` loads the whole organisation, deployments included."
     )
 
     def handle(self, *args, **options):
@@ -79,36 +88,52 @@ class Command(BaseCommand):
             # One transaction: a failure leaves no half-built organisation behind, so the
             # marker check above stays a reliable "already done".
             with transaction.atomic():
-                _Seeder(now=timezone.now()).run()
+                require_empty_ledger()
+                history = CatalogueHistory(now=timezone.now())
+                replay(history.steps(), until=history.now)
         except services.RegistryError as exc:
             raise CommandError(f"Could not build the demo organisation: {exc.message}") from exc
-        self._summary(time.monotonic() - started)
+        self.stdout.write("\n".join(summary_lines(time.monotonic() - started)))
 
-    def _summary(self, seconds: float) -> None:
-        models = RegisteredModel.objects.all()
-        artefact_bytes = Artifact.objects.aggregate(total=Sum("size"))["total"] or 0
-        _, problem = verify_chain()
-        lines = [
-            f"Demo organisation created in {seconds:.1f} s:",
-            f"  {Team.objects.count()} teams, {get_user_model().objects.count()} users, "
-            f"{models.count()} models ({models.filter(restricted=True).count()} restricted, "
-            f"{models.filter(archived_at__isnull=False).count()} archived), "
-            f"{ModelVersion.objects.count()} versions",
-            f"  {Metric.objects.count()} metrics, {Artifact.objects.count()} artefacts "
-            f"({artefact_bytes / 1024:.0f} KiB), {Dataset.objects.count()} datasets, "
-            f"{Alias.objects.count()} aliases",
-            f"  {Environment.objects.count()} environments, "
-            f"{Deployment.objects.filter(status=Deployment.Status.ACTIVE).count()} active "
-            f"deployments, {Application.objects.count()} applications",
-            f"  {AuditEvent.objects.count()} audit events; chain "
-            + ("OK" if problem is None else f"BROKEN at #{problem.sequence}: {problem.reason}"),
-            "",
-            f"Demo logins, all with the password '{data.PASSWORD}':",
-        ]
-        people = {person.username: person for person in data.PEOPLE}
-        for username in data.DEMO_LOGINS:
-            lines.append(f"  {username:<9} {people[username].title}")
-        self.stdout.write("\n".join(lines))
+
+def require_empty_ledger() -> None:
+    """Refuse to replay the demo history into a registry that already has one: the replay
+    starts months ago, and the ledger's order must stay its time order."""
+    count = AuditEvent.objects.count()
+    if count:
+        raise CommandError(
+            f"The audit ledger already holds {count} events. The demo replays six months of "
+            "history, which only fits in front of an empty ledger: load it into a fresh "
+            "database."
+        )
+
+
+def summary_lines(seconds: float) -> list[str]:
+    """What the demo organisation holds, and the demo logins."""
+    models = RegisteredModel.objects.all()
+    artefact_bytes = Artifact.objects.aggregate(total=Sum("size"))["total"] or 0
+    _, problem = verify_chain()
+    lines = [
+        f"Demo organisation created in {seconds:.1f} s:",
+        f"  {Team.objects.count()} teams, {get_user_model().objects.count()} users, "
+        f"{models.count()} models ({models.filter(restricted=True).count()} restricted, "
+        f"{models.filter(archived_at__isnull=False).count()} archived), "
+        f"{ModelVersion.objects.count()} versions",
+        f"  {Metric.objects.count()} metrics, {Artifact.objects.count()} artefacts "
+        f"({artefact_bytes / 1024:.0f} KiB), {Dataset.objects.count()} datasets, "
+        f"{Alias.objects.count()} aliases",
+        f"  {Environment.objects.count()} environments, "
+        f"{Deployment.objects.filter(status=Deployment.Status.ACTIVE).count()} active "
+        f"deployments, {Application.objects.count()} applications",
+        f"  {AuditEvent.objects.count()} audit events; chain "
+        + ("OK" if problem is None else f"BROKEN at #{problem.sequence}: {problem.reason}"),
+        "",
+        f"Demo logins, all with the password '{data.PASSWORD}':",
+    ]
+    people = {person.username: person for person in data.PEOPLE}
+    for username in data.DEMO_LOGINS:
+        lines.append(f"  {username:<9} {people[username].title}")
+    return lines
 
 
 def _rounded(value: float) -> float:
@@ -124,9 +149,30 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class _Seeder:
+@dataclass
+class _VersionContent:
+    """What one version is registered with, computed when the history is planned."""
+
+    fields: dict
+    metric_batches: list[list[dict]]
+    artefacts: list[tuple[str, bytes, str]]
+    card: dict
+    card_file: bytes | None
+
+
+class CatalogueHistory:
+    """The catalogue part of the demo organisation as a history of timed steps.
+
+    Planning computes when each thing happened and what each version holds (metrics and
+    artefacts come from a generator seeded per model, so they are the same on every run);
+    the steps then make the rows through the services when ``replay`` runs them. Other parts
+    of the demo (approvals_app.demo) plan their steps against the moments kept here.
+    """
+
     def __init__(self, *, now: datetime):
         self.now = now
+        # The registry was adopted a little before the oldest model in the demo.
+        self.origin = working_hours(now - timedelta(days=ORIGIN_DAYS_AGO))
         self.admin = None
         self.users = {}
         self.teams = {}
@@ -134,25 +180,37 @@ class _Seeder:
         self.ratio_keys = {
             key for key, (_, unit, _, _) in data.METRIC_DEFINITIONS.items() if unit == "ratio"
         }
-        self.plans = {plan.name: plan for plan in data.MODELS}
         self.models: dict[str, RegisteredModel] = {}
         self.versions: dict[tuple[str, int], ModelVersion] = {}
+        self.created_at: dict[str, datetime] = {}
         self.version_times: dict[tuple[str, int], datetime] = {}
-        self.alias_times: dict[tuple[str, str], datetime] = {}
-        self.archive_times: dict[str, datetime] = {}
+        self.alias_set_at: dict[tuple[str, str], datetime] = {}
+        self._steps: list[Step] = []
+        self._plan()
 
-    def run(self) -> None:
+    def steps(self) -> list[Step]:
+        return list(self._steps)
+
+    def registered_at(self, model_name: str, number: int) -> datetime:
+        return self.version_times[(model_name, number)]
+
+    def _at(self, moment: datetime, label: str, action) -> None:
+        self._steps.append(Step(moment, action, label))
+
+    def _plan(self) -> None:
+        self._at(self.origin, "organisation", self._organisation)
+        for plan in data.MODELS:
+            self._plan_model(plan)
+        for application in data.APPLICATIONS:
+            self._plan_application(*application)
+
+    # --- organisation ----------------------------------------------------------------------
+
+    def _organisation(self) -> None:
         self._people()
         self._teams()
         self._environments()
         self._metric_definitions()
-        for plan in data.MODELS:
-            self._model(plan)
-        self._deployments()
-        self._applications()
-        self._backdate()
-
-    # --- organisation ----------------------------------------------------------------------
 
     def _people(self) -> None:
         user_model = get_user_model()
@@ -169,6 +227,8 @@ class _Seeder:
                     "is_staff": person.is_superuser,
                     "is_superuser": person.is_superuser,
                     "password": password,
+                    # Its default was bound to the real clock when the model was defined.
+                    "date_joined": timezone.now(),
                 },
             )
             self.users[person.username] = user
@@ -261,26 +321,17 @@ class _Seeder:
             )
         return sorted(moments)
 
-    def _model(self, plan: data.ModelPlan) -> None:
+    def _plan_model(self, plan: data.ModelPlan) -> None:
         rng = random.Random(zlib.crc32(plan.name.encode()))
         times = self._timeline(plan, rng)
-        responsible = self.users[plan.responsible]
-        model = services.create_model(
-            actor=self.users[plan.author],
-            name=plan.name,
-            team=self.teams[plan.team],
-            display_name=plan.display_name,
-            description=plan.description,
-            responsible=responsible,
-            task=plan.task,
-            risk_tier=plan.initial_risk_tier or plan.risk_tier,
-            restricted=plan.restricted,
-            tags=plan.tags,
-        )
-        self.models[plan.name] = model
+        self.created_at[plan.name] = times[0] - timedelta(hours=6)
+        self._at(self.created_at[plan.name], f"create {plan.name}", partial(self._create, plan))
         framework, framework_version = plan.framework, plan.framework_version
         architecture, hyperparameters = plan.architecture, dict(plan.hyperparameters)
         count = len(plan.versions)
+        card = dict(
+            zip(("intended_use", "limitations", "ethical_considerations"), plan.card, strict=True)
+        )
         for number, step in enumerate(plan.versions, start=1):
             framework = step.framework or framework
             framework_version = step.framework_version or framework_version
@@ -288,84 +339,157 @@ class _Seeder:
             hyperparameters = {**hyperparameters, **step.hyperparameters}
             registered_at = times[number - 1]
             self.version_times[(plan.name, number)] = registered_at
-            actor = self.users[step.author or plan.author]
-            card = dict(
-                zip(
-                    ("intended_use", "limitations", "ethical_considerations"),
-                    plan.card,
-                    strict=True,
-                )
-            )
-            version = services.register_version(
-                actor=actor,
-                model=model,
-                framework=framework,
-                framework_version=framework_version,
-                architecture=architecture,
-                description=step.note,
-                source_uri=self._source_uri(plan, number),
-                hyperparameters=hyperparameters,
-                parent=self._parent(plan, step, number),
-                external_base_model=step.external_base_model,
-                datasets=self._datasets(plan, number, registered_at),
-                tags=step.tags,
-                **(card if step.card == "full" else {}),
-            )
-            self.versions[(plan.name, number)] = version
+            parent = self._parent_key(plan, step, number)
+            if (
+                parent is not None
+                and self.version_times.get(parent, registered_at) >= registered_at
+            ):
+                raise CommandError(f"{plan.name} v{number} is registered before its parent.")
             progress = (number - 1) / (count - 1) if count > 1 else 1.0
             progress = min(max(progress + step.quality, -0.3), 1.1)
-            evaluation = self._log_metrics(plan, version, framework, progress, rng, actor)
-            self._attach_artifacts(
-                plan, version, framework, hyperparameters, evaluation, rng, actor
+            # Computed now and in this order, so the generator gives every run the same values.
+            metric_batches, evaluation = self._metrics(plan, framework, progress, rng)
+            fields = {
+                "framework": framework,
+                "framework_version": framework_version,
+                "architecture": architecture,
+                "description": step.note,
+                "source_uri": self._source_uri(plan, number),
+                "hyperparameters": hyperparameters,
+                "external_base_model": step.external_base_model,
+                "datasets": self._datasets(plan, number, registered_at),
+                "tags": step.tags,
+            }
+            content = _VersionContent(
+                fields=fields,
+                metric_batches=metric_batches,
+                artefacts=self._artefacts(plan, number, fields, evaluation, rng),
+                card=card,
+                card_file=self._card_file(plan, number, fields, evaluation)
+                if step.card != "none"
+                else None,
             )
-            if step.card == "later":
-                # The model card was written up after registration, by the accountable person.
-                services.update_version_card(actor=responsible, version=version, **card)
-                self._attach_card(plan, version, evaluation, responsible)
-            elif step.card == "full":
-                self._attach_card(plan, version, evaluation, actor)
-            self._after_version(plan, model, number, times)
+            self._plan_version(plan, number, step, parent, content, registered_at)
+            self._plan_after_version(plan, number, registered_at)
         if plan.archive_reason:
-            services.archive_model(
-                actor=self.users[plan.author], model=model, reason=plan.archive_reason
+            self._at(
+                times[-1] + timedelta(days=12, hours=3),
+                f"archive {plan.name}",
+                partial(self._archive, plan),
             )
-            self.archive_times[plan.name] = times[-1] + timedelta(days=12, hours=3)
 
-    def _after_version(self, plan, model, number: int, times: list[datetime]) -> None:
-        responsible = self.users[plan.responsible]
+    def _create(self, plan: data.ModelPlan) -> None:
+        self.models[plan.name] = services.create_model(
+            actor=self.users[plan.author],
+            name=plan.name,
+            team=self.teams[plan.team],
+            display_name=plan.display_name,
+            description=plan.description,
+            responsible=self.users[plan.responsible],
+            task=plan.task,
+            risk_tier=plan.initial_risk_tier or plan.risk_tier,
+            restricted=plan.restricted,
+            tags=plan.tags,
+        )
+
+    def _archive(self, plan: data.ModelPlan) -> None:
+        services.archive_model(
+            actor=self.users[plan.author],
+            model=self.models[plan.name],
+            reason=plan.archive_reason,
+        )
+
+    def _plan_version(self, plan, number, step, parent, content, registered_at) -> None:
+        key = (plan.name, number)
+        author = step.author or plan.author
+        label = f"{plan.name} v{number}"
+
+        def register():
+            self.versions[key] = services.register_version(
+                actor=self.users[author],
+                model=self.models[plan.name],
+                parent=self.versions[parent] if parent else None,
+                **content.fields,
+                **(content.card if step.card == "full" else {}),
+            )
+
+        def log_metrics():
+            for batch in content.metric_batches:
+                services.log_metrics(
+                    actor=self.users[author], version=self.versions[key], metrics=batch
+                )
+
+        def attach_artefacts():
+            for path, payload, kind in content.artefacts:
+                self._attach(self.users[author], self.versions[key], path, payload, kind)
+            if step.card == "full":
+                self._attach(
+                    self.users[author], self.versions[key], "MODEL.md", content.card_file, "other"
+                )
+
+        def write_card():
+            # The model card was written up after registration, by the accountable person.
+            responsible = self.users[plan.responsible]
+            services.update_version_card(
+                actor=responsible, version=self.versions[key], **content.card
+            )
+            self._attach(responsible, self.versions[key], "MODEL.md", content.card_file, "other")
+
+        self._at(registered_at, f"register {label}", register)
+        # The pipeline logs the evaluation and uploads the artefacts once training has finished.
+        self._at(registered_at + timedelta(minutes=20), f"metrics of {label}", log_metrics)
+        self._at(registered_at + timedelta(minutes=35), f"artefacts of {label}", attach_artefacts)
+        if step.card == "later":
+            # Next morning, before anyone could ask for an approval (which freezes artefacts).
+            self._at(registered_at + timedelta(hours=20), f"card of {label}", write_card)
+
+    def _plan_after_version(self, plan, number: int, registered_at: datetime) -> None:
+        for update in plan.updates:
+            if update.after == number:
+                self._at(
+                    registered_at + timedelta(hours=2),
+                    f"update {plan.name}",
+                    partial(self._update_model, plan, update),
+                )
         for op in plan.aliases:
             if (op.after or op.version) != number:
                 continue
-            if op.delete:
-                services.delete_alias(actor=responsible, model=model, name=op.name)
-                self.alias_times.pop((plan.name, op.name), None)
-            else:
-                services.set_alias(
-                    actor=responsible,
-                    model=model,
-                    name=op.name,
-                    version=self.versions[(plan.name, op.version)],
-                )
-                self.alias_times[(plan.name, op.name)] = times[number - 1] + timedelta(hours=5)
-        for update in plan.updates:
-            if update.after == number:
-                changes = dict(update.changes)
-                tags = changes.pop("tags", None)
-                services.update_model(
-                    actor=self.users[update.actor],
-                    model=model,
-                    tags=list(tags) if tags is not None else None,
-                    **changes,
-                )
+            moment = registered_at + timedelta(hours=5)
+            if not op.delete:
+                self.alias_set_at.setdefault((plan.name, op.name), moment)
+            self._at(moment, f"alias {plan.name}@{op.name}", partial(self._alias, plan, op))
 
-    def _parent(self, plan, step: data.VersionPlan, number: int) -> ModelVersion | None:
+    def _update_model(self, plan: data.ModelPlan, update: data.ModelUpdate) -> None:
+        changes = dict(update.changes)
+        tags = changes.pop("tags", None)
+        services.update_model(
+            actor=self.users[update.actor],
+            model=self.models[plan.name],
+            tags=list(tags) if tags is not None else None,
+            **changes,
+        )
+
+    def _alias(self, plan: data.ModelPlan, op: data.AliasOp) -> None:
+        responsible = self.users[plan.responsible]
+        model = self.models[plan.name]
+        if op.delete:
+            services.delete_alias(actor=responsible, model=model, name=op.name)
+        else:
+            services.set_alias(
+                actor=responsible,
+                model=model,
+                name=op.name,
+                version=self.versions[(plan.name, op.version)],
+            )
+
+    def _parent_key(self, plan, step: data.VersionPlan, number: int) -> tuple[str, int] | None:
         if step.parent_ref is not None:
-            return self.versions[step.parent_ref]
+            return step.parent_ref
         if step.parent == data.PREVIOUS:
-            return self.versions.get((plan.name, number - 1))
+            return (plan.name, number - 1) if number > 1 else None
         if step.parent is None:
             return None
-        return self.versions[(plan.name, step.parent)]
+        return (plan.name, step.parent)
 
     def _source_uri(self, plan, number: int) -> str:
         commit = _digest(f"{plan.repo}#{number}")[:40]
@@ -400,8 +524,10 @@ class _Seeder:
             value = min(max(value, 0.0), 0.9999)
         return _rounded(max(value, 0.0))
 
-    def _log_metrics(self, plan, version, framework, progress, rng, actor) -> dict[str, float]:
-        """Log the training curve, the evaluation and the fairness slices; return the latter."""
+    def _metrics(self, plan, framework, progress, rng) -> tuple[list[list[dict]], dict[str, float]]:
+        """The batches a pipeline logs (training curve, evaluation, fairness slices) and the
+        evaluation on its own."""
+        batches = []
         if plan.loss and framework in CURVE_FRAMEWORKS:
             initial, floor = plan.loss
             floor *= 1 + 0.25 * (1 - progress)
@@ -419,7 +545,7 @@ class _Seeder:
                 )
                 curve.append({"key": "train_loss", "value": _rounded(train), "step": epoch})
                 curve.append({"key": "val_loss", "value": _rounded(val), "step": epoch})
-            services.log_metrics(actor=actor, version=version, metrics=curve)
+            batches.append(curve)
 
         values = {}
         for key, spec in plan.metrics.items():
@@ -430,11 +556,7 @@ class _Seeder:
         if plan.metrics.get("f1") == data.DERIVED:
             precision, recall = values["precision"], values["recall"]
             values["f1"] = _rounded(2 * precision * recall / (precision + recall))
-        services.log_metrics(
-            actor=actor,
-            version=version,
-            metrics=[{"key": key, "value": value} for key, value in values.items()],
-        )
+        batches.append([{"key": key, "value": value} for key, value in values.items()])
 
         slices = []
         for key, offsets in plan.fairness.items():
@@ -444,8 +566,8 @@ class _Seeder:
                 value = values[key] + offset * (1 - 0.5 * max(progress, 0)) + rng.gauss(0, noise)
                 slices.append({"key": key, "value": self._clamp(key, value), "slice": name})
         if slices:
-            services.log_metrics(actor=actor, version=version, metrics=slices)
-        return values
+            batches.append(slices)
+        return batches, values
 
     # --- artefacts -------------------------------------------------------------------------
 
@@ -454,44 +576,46 @@ class _Seeder:
             actor=actor, version=version, path=path, content=io.BytesIO(content), kind=kind
         )
 
-    def _attach_artifacts(
-        self, plan, version, framework, hyperparameters, evaluation, rng, actor
-    ) -> None:
+    def _artefacts(self, plan, number, fields, evaluation, rng) -> list[tuple[str, bytes, str]]:
+        """The weights, config and requirements a version is uploaded with: (path, bytes,
+        kind)."""
+        framework = fields["framework"]
         path, weights = self._weights(plan, framework, rng)
-        self._attach(actor, version, path, weights, "weights")
         config = {
             "model": plan.name,
-            "version": version.version,
+            "version": number,
             "task": plan.task,
             "framework": framework,
-            "framework_version": version.framework_version,
-            "architecture": version.architecture,
-            "hyperparameters": hyperparameters,
+            "framework_version": fields["framework_version"],
+            "architecture": fields["architecture"],
+            "hyperparameters": fields["hyperparameters"],
             "evaluation": evaluation,
         }
-        self._attach(
-            actor,
-            version,
-            "config.json",
-            (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(),
-            "config",
-        )
-        pins = [pin.format(v=version.framework_version) for pin in REQUIREMENTS[framework]]
-        self._attach(actor, version, "requirements.txt", ("\n".join(pins) + "\n").encode(), "code")
+        pins = [pin.format(v=fields["framework_version"]) for pin in REQUIREMENTS[framework]]
+        return [
+            (path, weights, "weights"),
+            (
+                "config.json",
+                (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(),
+                "config",
+            ),
+            ("requirements.txt", ("\n".join(pins) + "\n").encode(), "code"),
+        ]
 
-    def _attach_card(self, plan, version, evaluation, actor) -> None:
+    def _card_file(self, plan, number, fields, evaluation) -> bytes:
+        """MODEL.md: the model card and the evaluation, as the team writes it up."""
         intended_use, limitations, ethical = plan.card
         lines = [
-            f"# {plan.display_name}: version {version.version}",
+            f"# {plan.display_name}: version {number}",
             "",
-            version.description,
+            fields["description"],
             "",
             f"- Task: {plan.task}",
-            f"- Framework: {version.framework} {version.framework_version}",
-            f"- Architecture: {version.architecture}",
+            f"- Framework: {fields['framework']} {fields['framework_version']}",
+            f"- Architecture: {fields['architecture']}",
         ]
-        if version.external_base_model:
-            lines.append(f"- Base model: {version.external_base_model}")
+        if fields["external_base_model"]:
+            lines.append(f"- Base model: {fields['external_base_model']}")
         lines += [
             "",
             "## Intended use",
@@ -513,7 +637,7 @@ class _Seeder:
             *(f"| {key} | {value} |" for key, value in evaluation.items()),
             "",
         ]
-        self._attach(actor, version, "MODEL.md", "\n".join(lines).encode(), "other")
+        return "\n".join(lines).encode()
 
     def _weights(self, plan, framework: str, rng: random.Random) -> tuple[str, bytes]:
         """A small but well-formed weights file, deterministic for a given model."""
@@ -550,136 +674,41 @@ class _Seeder:
         suffix = {"xgboost": "ubj", "sklearn": "skops"}.get(framework, "bin")
         return f"model.{suffix}", rng.randbytes(rng.randint(3, 9) * 1024)
 
-    # --- deployments and applications ------------------------------------------------------
+    # --- applications ----------------------------------------------------------------------
 
-    def _deployments(self) -> None:
-        rng = random.Random(20250101)
-        for model_name, env_name, target, history in data.DEPLOYMENTS:
-            model = self.models[model_name]
-            environment = self.environments[env_name]
-            author = self.users[self.plans[model_name].author]
-            moments = []
-            previous = None
-            for index, (number, _, _) in enumerate(history):
-                registered_at = self.version_times[(model_name, number)]
-                moment = registered_at + timedelta(hours=rng.randint(18, 96))
-                if previous is not None:
-                    moment = max(moment, previous + timedelta(hours=rng.randint(20, 40)))
-                # Never in the future, and leave room for the entries after this one.
-                latest = self.now - timedelta(hours=3 * (len(history) - index))
-                if moment > latest:
-                    earliest = max(registered_at, previous or registered_at) + timedelta(hours=1)
-                    moment = earliest + (latest - earliest) * rng.uniform(0.3, 0.9)
-                moments.append(moment)
-                previous = moment
-            for index, (number, status, notes) in enumerate(history):
-                # Production releases go through ops; teams deploy elsewhere themselves.
-                deployer = self.admin if environment.requires_approval else author
-                ended_at = moments[index + 1] if index + 1 < len(history) else None
-                deployment = Deployment.objects.create(
-                    model=model,
-                    version=self.versions[(model_name, number)],
-                    environment=environment,
-                    status=status,
-                    target=target,
-                    traffic_percent=100,
-                    notes=notes,
-                    deployed_by=deployer,
-                    deployed_at=moments[index],
-                    ended_at=ended_at,
-                )
-                services.record_admin_change(
-                    actor=self.admin,
-                    obj=deployment,
-                    action="models_app.deployment.recorded",
-                    before=None,
-                    after={
-                        "version": number,
-                        "environment": env_name,
-                        "status": status,
-                        "target": target,
-                        "traffic_percent": 100,
-                        "deployed_at": moments[index],
-                        "ended_at": ended_at,
-                    },
-                )
+    def _plan_application(self, slug, name, team, contact, description, uses) -> None:
+        # Registered a few days after everything it names existed.
+        ready = []
+        for model_name, _, alias_name, pinned in uses:
+            ready.append(self.created_at[model_name])
+            if alias_name:
+                ready.append(self.alias_set_at[(model_name, alias_name)])
+            if pinned:
+                ready.append(self.registered_at(model_name, pinned))
+        moment = working_hours(max(ready) + timedelta(days=3, hours=2))
+        owner = data.APPLICATION_OWNERS[team]
 
-    def _applications(self) -> None:
-        for slug, name, team, contact, description, uses in data.APPLICATIONS:
-            application = Application.objects.create(
-                slug=slug,
+        def register():
+            actor = self.users[owner]
+            application = services.register_application(
+                actor=actor,
                 name=name,
+                slug=slug,
                 owner_team=self.teams[team],
                 contact=contact,
                 description=description,
             )
-            dependencies = []
             for model_name, env_name, alias_name, pinned in uses:
-                dependency = Dependency(
+                services.add_dependency(
+                    actor=actor,
                     application=application,
                     model=self.models[model_name],
                     environment=self.environments[env_name] if env_name else None,
                     alias_name=alias_name,
                     pinned_version=self.versions[(model_name, pinned)] if pinned else None,
                 )
-                try:
-                    dependency.full_clean()
-                except ValidationError as exc:
-                    raise CommandError(f"{slug} → {model_name}: {exc.messages[0]}") from None
-                dependency.save()
-                dependencies.append(str(dependency))
-            services.record_admin_change(
-                actor=self.admin,
-                obj=application,
-                action="models_app.application.created",
-                before=None,
-                after={
-                    "slug": slug,
-                    "name": name,
-                    "owner_team": team,
-                    "dependencies": dependencies,
-                },
-            )
 
-    # --- history ---------------------------------------------------------------------------
-
-    def _backdate(self) -> None:
-        """Spread the catalogue's own timestamps over the last months.
-
-        The audit ledger keeps the moments it was really written: it is hash-chained and
-        append-only, and says truthfully that the history was loaded today.
-        """
-        for (model_name, number), moment in self.version_times.items():
-            version = self.versions[(model_name, number)]
-            ModelVersion.objects.filter(pk=version.pk).update(created_at=moment)
-            Metric.objects.filter(version=version).update(
-                recorded_at=moment + timedelta(minutes=20)
-            )
-            Artifact.objects.filter(version=version).update(
-                created_at=moment + timedelta(minutes=35)
-            )
-        for model_name, model in self.models.items():
-            count = model.latest_version
-            first = self.version_times[(model_name, 1)]
-            last = self.version_times[(model_name, count)]
-            fields = {
-                "created_at": first - timedelta(hours=6),
-                "updated_at": self.archive_times.get(model_name, last),
-            }
-            if model_name in self.archive_times:
-                fields["archived_at"] = self.archive_times[model_name]
-            RegisteredModel.objects.filter(pk=model.pk).update(**fields)
-        for (model_name, name), moment in self.alias_times.items():
-            Alias.objects.filter(model=self.models[model_name], name=name).update(updated_at=moment)
-        first_use: dict[int, datetime] = {}
-        for dataset_id, created_at in ModelVersion.objects.filter(
-            pk__in=[version.pk for version in self.versions.values()]
-        ).values_list("dataset_links__dataset_id", "created_at"):
-            if dataset_id is not None:
-                first_use[dataset_id] = min(created_at, first_use.get(dataset_id, created_at))
-        # A dataset is recorded when the first version that names it is registered.
-        for dataset_id, moment in first_use.items():
-            Dataset.objects.filter(pk=dataset_id).update(created_at=moment)
+        self._at(moment, f"application {slug}", register)
 
 
 def _safetensors(shapes: dict[str, list[int]], rng: random.Random) -> bytes:
