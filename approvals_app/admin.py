@@ -113,6 +113,29 @@ class ApprovalPolicyForm(forms.ModelForm):
             "allow_admin_override",
         ]
 
+    def clean(self):
+        cleaned = super().clean()
+        environment = cleaned.get("environment")
+        if environment is None or not cleaned.get("active"):
+            return cleaned
+        # find_policy takes the oldest active policy that covers a tier, so a second one for
+        # the same tiers would be saved and then silently never apply.
+        every_tier = set(RegisteredModel.RiskTier.values)
+        tiers = set(cleaned.get("risk_tiers") or []) or every_tier
+        others = ApprovalPolicy.objects.filter(environment=environment, active=True).exclude(
+            pk=self.instance.pk
+        )
+        for other in others.order_by("pk"):
+            shared = tiers & (set(other.risk_tiers) or every_tier)
+            if shared:
+                raise forms.ValidationError(
+                    f"The active policy “{other}” already covers "
+                    f"{', '.join(sorted(shared))}-risk models in {environment}; only one policy "
+                    "applies per environment and risk tier. Deactivate that one, or choose "
+                    "other tiers."
+                )
+        return cleaned
+
 
 class ChecklistItemInline(admin.TabularInline):
     model = ChecklistItem

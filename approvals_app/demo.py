@@ -375,6 +375,14 @@ class GovernanceHistory:
         self._moderation()
         self._forecaster()
         self._aml()
+        # Every production release above went there directly; since this week production
+        # takes only versions that are or were in staging, so the rule shows on the promotion
+        # form (demand-forecaster v6 runs only in development and is refused).
+        self._at(
+            working_hours(self.now - timedelta(days=3)),
+            "production takes versions from staging",
+            self._promotion_path,
+        )
 
     # --- reference data, audited as the admin audits it ----------------------------------------
 
@@ -420,6 +428,18 @@ class GovernanceHistory:
                 before=None,
                 after=policy_snapshot(policy),
             )
+
+    def _promotion_path(self) -> None:
+        production = self.catalogue.environments["production"]
+        staging = self.catalogue.environments["staging"]
+        production.promotion_sources.set([staging])
+        catalogue.record_admin_change(
+            actor=self._user("admin"),
+            obj=production,
+            action="models_app.environment.updated",
+            before={"promotion_sources": []},
+            after={"promotion_sources": [str(staging)]},
+        )
 
     # --- model by model ---------------------------------------------------------------------------
 

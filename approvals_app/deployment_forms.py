@@ -61,6 +61,9 @@ class RollbackForm(forms.Form):
     )
     # Set by the confirmation step, so the first POST (the timeline's button) only asks.
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # The deployment live when the confirmation was shown: a repeated or stale confirmation
+    # is refused instead of rolling back a second step.
+    live = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class TimelineForm(forms.Form):

@@ -14,12 +14,12 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from approvals_app.deployment_forms import PromoteForm, RollbackForm, TimelineForm
 from approvals_app.lifecycle import Stage, version_lifecycle
-from approvals_app.models import ApprovalRequest
+from approvals_app.models import ApprovalPolicy, ApprovalRequest
 from approvals_app.promotion import (
     approval_needed,
     attach_approvals,
@@ -132,6 +132,52 @@ class TimelineGroup:
     live: Deployment | None = None  # what serves full traffic there now
     candidate: Deployment | None = None  # what a rollback would bring back
     can_roll_back: bool = False
+    # Why the rollback service would refuse the candidate for want of a valid approval ("" if
+    # it would not): the button is then shown disabled with this reason instead of offered.
+    rollback_refusal: str = ""
+
+
+def _rollback_refusals(versions: list[ModelVersion], environment: Environment) -> dict[int, str]:
+    """For each version, why rolling back to it in ``environment`` would be refused under
+    promotion's approval rule (approval needed, none valid): {version pk: reason}, versions
+    that may go back left out. At most two queries however many versions."""
+    if not versions:
+        return {}
+    if environment.requires_approval:
+        needing = versions
+    else:
+        policies = list(ApprovalPolicy.objects.filter(environment=environment, active=True))
+        needing = [
+            v for v in versions if any(p.applies_to_tier(v.model.risk_tier) for p in policies)
+        ]
+    if not needing:
+        return {}
+    valid: set[int] = set()
+    lapsed: dict[int, ApprovalRequest] = {}
+    approvals = ApprovalRequest.objects.filter(
+        version__in=needing, environment=environment, status=ApprovalRequest.Status.APPROVED
+    ).order_by("decided_at", "pk")
+    for approval in approvals:
+        if approval.is_valid_approval:
+            valid.add(approval.version_id)
+        else:
+            lapsed[approval.version_id] = approval  # the latest one wins
+    refusals = {}
+    for version in needing:
+        if version.pk in valid:
+            continue
+        if version.pk in lapsed:
+            expired = dateformat.format(timezone.localtime(lapsed[version.pk].expires_at), "j M Y")
+            refusals[version.pk] = (
+                f"v{version.version}'s approval for {environment} expired on {expired}; "
+                "request a new one to roll back to it."
+            )
+        else:
+            refusals[version.pk] = (
+                f"v{version.version} holds no approval for {environment}; request one to roll "
+                "back to it."
+            )
+    return refusals
 
 
 def _group_by_model(
@@ -151,6 +197,14 @@ def _group_by_model(
     }
     candidates = rollback_candidates([g.model for g in groups.values()], environment)
     teams = contributing_team_ids(user)
+    refusals = _rollback_refusals(
+        [
+            candidate.version
+            for model_id, candidate in candidates.items()
+            if candidate is not None and groups[model_id].model.team_id in teams
+        ],
+        environment,
+    )
     for model_id, group in groups.items():
         group.live = live.get(model_id)
         group.candidate = candidates.get(model_id)
@@ -160,6 +214,8 @@ def _group_by_model(
             and group.model.team_id in teams
             and not group.model.is_archived
         )
+        if group.can_roll_back:
+            group.rollback_refusal = refusals.get(group.candidate.version_id, "")
     return list(groups.values())
 
 
@@ -227,6 +283,7 @@ def rollback_confirm(request: HtmxHttpRequest, name: str, model_name: str) -> Ht
                 model=model,
                 environment=environment,
                 reason=form.cleaned_data["reason"],
+                expected_live=form.cleaned_data["live"],
             )
         except RegistryError as exc:
             form.add_error(None, exc.message)

@@ -287,7 +287,12 @@ def promote(
 
 
 def rollback(
-    *, actor, model: RegisteredModel, environment: Environment, reason: str = ""
+    *,
+    actor,
+    model: RegisteredModel,
+    environment: Environment,
+    reason: str = "",
+    expected_live: int | None = None,
 ) -> Deployment:
     """Put the previous version back at full traffic in ``environment`` (see
     models_app.services.rollback_candidate for which one) and return its new deployment.
@@ -296,7 +301,9 @@ def rollback(
     to contributors of the owning team when that version's approval for the environment is
     still valid or the environment needs none; a deprecated version may be rolled back to,
     a retired one never. Refused with ``nothing_to_roll_back`` when there is nothing to return
-    to.
+    to, and with ``conflict`` when ``expected_live`` (the deployment the person saw live) no
+    longer is: a second click, or someone else's rollback, would otherwise go back one more
+    step.
     """
     if not permissions.can_contribute(actor, model):
         raise NotAllowed(
@@ -317,6 +324,13 @@ def rollback(
                     f"Nothing serves {model.name} at full traffic in {environment}, so there is "
                     "nothing to roll back.",
                     code="nothing_to_roll_back",
+                )
+            if expected_live is not None and current.pk != expected_live:
+                raise PromotionError(
+                    f"{model.name} changed in {environment} since you looked: "
+                    f"{current.version} serves it now. Look at the timeline again before "
+                    "rolling back.",
+                    code="conflict",
                 )
             candidate = rollback_candidate(model, environment)
             if candidate is None:

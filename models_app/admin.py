@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models import Count, OuterRef, Subquery
@@ -940,3 +942,82 @@ class AuditEventAdmin(ReadOnlyAdmin):
             # Shown as stored: a row that is not JSON has been tampered with.
             return format_html("<pre>{}</pre>", obj.changes)
         return _pretty_json(data)
+
+
+class AuditedUserAdmin(UserAdmin):
+    """Django's user admin, with every change of an account written to the ledger.
+
+    Only the account's identity, status and groups are recorded: never the password hash,
+    only the fact that the password was set.
+    """
+
+    audited_fields = (
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+    )
+
+    def _snapshot(self, user) -> dict:
+        return {field: getattr(user, field) for field in self.audited_fields}
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            before = self._snapshot(type(obj)._default_manager.get(pk=obj.pk)) if change else None
+            super().save_model(request, obj, form, change)
+            after = self._snapshot(obj)
+            if {"password", "password1"} & set(form.changed_data):
+                after["password_set"] = True
+            if before != after:
+                services.record_admin_change(
+                    actor=request.user,
+                    obj=obj,
+                    action=f"models_app.user.{'updated' if change else 'created'}",
+                    before=before,
+                    after=after,
+                )
+
+    def save_related(self, request, form, formsets, change):
+        user = form.instance
+        with transaction.atomic():
+            before = sorted(user.groups.values_list("name", flat=True))
+            super().save_related(request, form, formsets, change)
+            after = sorted(user.groups.values_list("name", flat=True))
+            if before != after:
+                services.record_admin_change(
+                    actor=request.user,
+                    obj=user,
+                    action="models_app.user.groups_changed",
+                    before={"groups": before},
+                    after={"groups": after},
+                )
+
+    def _delete_audited(self, request, user):
+        with transaction.atomic():
+            services.record_admin_change(
+                actor=request.user,
+                obj=user,
+                action="models_app.user.deleted",
+                before={
+                    **self._snapshot(user),
+                    "memberships": [
+                        f"{m.team.slug}:{m.role}" for m in user.memberships.select_related("team")
+                    ],
+                },
+                after=None,
+            )
+            user.delete()
+
+    def delete_model(self, request, obj):
+        self._delete_audited(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            self._delete_audited(request, user)
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), AuditedUserAdmin)

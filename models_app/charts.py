@@ -39,6 +39,10 @@ THRESHOLD_COLOURS = ("#c92a2a", "#a35f00", "#5f6b7a")
 MAX_LABELLED_BARS = 30
 # About how many characters of legend fit in one row to the right of a chart's title.
 LEGEND_ROW_CHARS = 70
+# A legend column needs about this much height per entry, plus the title, the margins and the
+# x axis with its (sometimes slanted) tick labels.
+LEGEND_ENTRY_HEIGHT = 22
+LEGEND_COLUMN_BASE = 220
 
 
 def colour(index: int) -> str:
@@ -66,7 +70,9 @@ def _base_layout(
     figure: go.Figure, title: str, subtitle: str, height: int, series: Sequence[str] = ()
 ) -> go.Figure:
     if sum(len(name) + 6 for name in series) > LEGEND_ROW_CHARS:
-        # Too many or too long names for one row beside the title: a column on the right.
+        # Too many or too long names for one row beside the title: a column on the right,
+        # in a figure tall enough for the whole column (plotly scrolls a legend that is not).
+        height = max(height, LEGEND_COLUMN_BASE + LEGEND_ENTRY_HEIGHT * len(series))
         legend = {
             "orientation": "v",
             "x": 1.02,

@@ -539,3 +539,29 @@ class RetireForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not allow_force:
             del self.fields["force"]
+
+
+# --- personal access tokens (account page) --------------------------------------------------
+
+TOKEN_LIFETIMES = [
+    (7, "7 days"),
+    (30, "30 days"),
+    (90, "90 days"),
+    (180, "180 days"),
+    (366, "1 year"),
+]
+
+
+class AccessTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. fraud training pipeline"}),
+        help_text="What will use it, so you know which one to revoke later.",
+    )
+    expires_in_days = forms.TypedChoiceField(
+        choices=TOKEN_LIFETIMES,
+        coerce=int,
+        initial=90,
+        label="Lifetime",
+        help_text="It stops working after this; make a new one then.",
+    )

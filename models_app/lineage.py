@@ -93,6 +93,16 @@ def fit(text: str, width: float, char_width: float = CHAR_WIDTH) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def fit_keeping(head: str, tail: str, width: float, char_width: float = CHAR_WIDTH) -> str:
+    """``head + tail`` cut to fit ``width``, shortening ``head`` so that ``tail`` (a version
+    number) stays readable: "support-assistant-l… v6", never "support-assistant-llm …"."""
+    whole = head + tail
+    if fit(whole, width, char_width) == whole or len(tail) * char_width > width / 2:
+        # A tail as long as half the box is not worth keeping whole; cut like anything else.
+        return fit(whole, width, char_width)
+    return fit(head, width - len(tail) * char_width, char_width) + tail
+
+
 def _version_node(data: Mapping[str, Any], kind: str) -> Node:
     label = f"{data['model']} v{data['version']}"
     sublabel = data.get("sublabel") or ""
@@ -101,7 +111,7 @@ def _version_node(data: Mapping[str, Any], kind: str) -> Node:
     return Node(
         id=f"v{data['id']}",
         kind=kind,
-        label=fit(label, room),
+        label=fit_keeping(data["model"], f" v{data['version']}", room),
         sublabel=fit(sublabel, NODE_WIDTH, SUB_CHAR_WIDTH),
         title=f"{label}\n{sublabel}".strip(),
         href=data.get("href") or "",
@@ -192,7 +202,7 @@ def build_lineage_graph(
             node = Node(
                 id=key,
                 kind="dataset",
-                label=fit(label, DATASET_WIDTH),
+                label=fit_keeping(name, f"@{version}" if version else "", DATASET_WIDTH),
                 sublabel=fit(
                     f"{link.get('role', '')} · {digest}" if digest else link.get("role", ""),
                     DATASET_WIDTH,

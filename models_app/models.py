@@ -128,6 +128,9 @@ class RegisteredModel(models.Model):
         default=False, help_text="Only members of the owning team can see a restricted model."
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="models")
+    # Tags with a value (key → value text), such as those the MLflow client sets; value-less
+    # tags with a valid name live in ``tags`` so the catalogue can filter by them.
+    properties = models.JSONField(default=dict, blank=True, help_text="Tags with a value.")
     # The last version number handed out. Numbers are allocated by incrementing this under
     # a row lock, so they are never reused even if a version row disappears.
     latest_version = models.PositiveIntegerField(default=0, editable=False)
@@ -222,6 +225,11 @@ class ModelVersion(models.Model):
     limitations = models.TextField(blank=True)
     ethical_considerations = models.TextField(blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="versions")
+    properties = models.JSONField(default=dict, blank=True, help_text="Tags with a value.")
+    run_id = models.CharField(
+        max_length=200, blank=True, db_index=True, help_text="The tracking run (e.g. MLflow's)."
+    )
+    run_link = models.CharField(max_length=1000, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -131,6 +131,52 @@ def normalise_tags(tag_names: Iterable[str]) -> list[str]:
     return sorted(names)
 
 
+PROPERTY_KEY_MAX_LENGTH = 250
+PROPERTY_VALUE_MAX_LENGTH = 5000
+
+
+def _clean_property(key: Any, value: Any) -> tuple[str, str]:
+    if not isinstance(key, str) or not key.strip():
+        raise RegistryError("A tag needs a key.", field="tags")
+    if len(key) > PROPERTY_KEY_MAX_LENGTH:
+        raise RegistryError(
+            f"Tag key '{key[:40]}…' is longer than {PROPERTY_KEY_MAX_LENGTH} characters.",
+            field="tags",
+        )
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise RegistryError(f"Tag '{key}': the value must be text.", field="tags")
+    if len(value) > PROPERTY_VALUE_MAX_LENGTH:
+        raise RegistryError(
+            f"Tag '{key}': the value is longer than {PROPERTY_VALUE_MAX_LENGTH} characters.",
+            field="tags",
+        )
+    return key, value
+
+
+def _is_tag_name(key: str) -> bool:
+    try:
+        validate_slug_name(key)
+    except ValidationError:
+        return False
+    return True
+
+
+def split_tags(tags: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """Key/value tags as (registry tag names, properties): a tag without a value whose key is
+    a valid tag name becomes a registry tag, which the catalogue filters by; every other tag
+    is kept verbatim as a property, so nothing a client sent is lost or rewritten."""
+    names, properties = [], {}
+    for raw_key, raw_value in tags.items():
+        key, value = _clean_property(raw_key, raw_value)
+        if value == "" and _is_tag_name(key):
+            names.append(key)
+        else:
+            properties[key] = value
+    return sorted(set(names)), dict(sorted(properties.items()))
+
+
 def _snapshot(obj, fields: Iterable[str]) -> dict[str, Any]:
     values = {}
     for field in fields:
@@ -170,6 +216,7 @@ def create_model(
     risk_tier: str = RegisteredModel.RiskTier.MINIMAL,
     restricted: bool = False,
     tags: Iterable[str] = (),
+    properties: Mapping[str, str] | None = None,
 ) -> RegisteredModel:
     """Register a new model in a team the actor contributes to."""
     if not permissions.can_create_model_in(actor, team.pk):
@@ -179,6 +226,7 @@ def create_model(
         validate_model_name(name)
     except ValidationError as exc:
         raise RegistryError(exc.messages[0], field="name") from None
+    properties = dict(sorted(_clean_property(k, v) for k, v in (properties or {}).items()))
     model = RegisteredModel(
         name=name,
         team=team,
@@ -188,6 +236,7 @@ def create_model(
         task=task,
         risk_tier=risk_tier,
         restricted=restricted,
+        properties=properties,
         created_by=actor,
     )
     try:
@@ -206,6 +255,7 @@ def create_model(
                     **_snapshot(model, MODEL_EDITABLE_FIELDS),
                     "team": team.slug,
                     "tags": tag_names,
+                    **({"properties": properties} if properties else {}),
                 },
             )
     except IntegrityError:
@@ -348,6 +398,9 @@ def register_version(
     limitations: str = "",
     ethical_considerations: str = "",
     tags: Iterable[str] = (),
+    properties: Mapping[str, str] | None = None,
+    run_id: str = "",
+    run_link: str = "",
 ) -> ModelVersion:
     """Register the next version of a model, with its lineage and datasets."""
     _require_contributor(actor, model)
@@ -356,6 +409,7 @@ def register_version(
         raise RegistryError("The parent version does not exist.", field="parent")
     dataset_entries = _clean_datasets(datasets)
     tag_names = normalise_tags(tags)
+    properties = dict(sorted(_clean_property(k, v) for k, v in (properties or {}).items()))
     with transaction.atomic():
         # The row lock serialises concurrent registrations of one model, so each gets the
         # next number and none is handed out twice.
@@ -378,6 +432,9 @@ def register_version(
             intended_use=intended_use,
             limitations=limitations,
             ethical_considerations=ethical_considerations,
+            properties=properties,
+            run_id=run_id,
+            run_link=run_link,
             created_by=actor,
         )
         try:
@@ -411,6 +468,9 @@ def register_version(
                 "hyperparameters": hyperparameters,
                 "datasets": dataset_entries,
                 "tags": tag_names,
+                **({"properties": properties} if properties else {}),
+                **({"run_id": run_id} if run_id else {}),
+                **({"run_link": run_link} if run_link else {}),
             },
         )
     model.latest_version = locked.latest_version
@@ -431,6 +491,7 @@ def update_version_card(
             .select_related("model")
             .get(pk=version.pk)
         )
+        _require_active(version.model)
         before = _snapshot(version, changes)
         before_tags = sorted(version.tags.values_list("name", flat=True))
         for field, value in changes.items():
@@ -450,6 +511,75 @@ def update_version_card(
                 after=new,
             )
     return version
+
+
+# --- key/value tags (the MLflow client's) --------------------------------------------------
+
+
+def _change_tag(actor, target, key: str, value: str | None) -> None:
+    """Set (value given) or remove (value None) one key/value tag of a model or version."""
+    is_model = isinstance(target, RegisteredModel)
+    _require_contributor(actor, target if is_model else target.model)
+    with transaction.atomic():
+        if is_model:
+            locked = RegisteredModel.objects.select_for_update().get(pk=target.pk)
+            _require_active(locked)
+        else:
+            locked = (
+                ModelVersion.objects.select_for_update(of=("self",))
+                .select_related("model")
+                .get(pk=target.pk)
+            )
+            _require_active(locked.model)
+        names = sorted(locked.tags.values_list("name", flat=True))
+        properties = dict(locked.properties or {})
+        new_names = [name for name in names if name != key]
+        new_properties = {k: v for k, v in properties.items() if k != key}
+        if value is None:
+            if new_names == names and new_properties == properties:
+                raise RegistryError(f"{locked} has no tag '{key}'.", field="key", code="not_found")
+        elif value == "" and _is_tag_name(key):
+            new_names = sorted([*new_names, key])
+        else:
+            new_properties = dict(sorted({**new_properties, key: value}.items()))
+        if new_names == names and new_properties == properties:
+            return
+        before, after = {}, {}
+        if new_names != names:
+            _set_tags(locked, new_names)
+            before["tags"], after["tags"] = names, new_names
+        if new_properties != properties:
+            locked.properties = new_properties
+            fields = ["properties"]
+            if is_model:
+                locked.updated_at = timezone.now()
+                fields.append("updated_at")
+            locked.save(update_fields=fields)
+            # Only the key that changed: values can be long, and the rest did not change.
+            before["properties"] = {key: properties[key]} if key in properties else {}
+            after["properties"] = {key: new_properties[key]} if key in new_properties else {}
+        record_event(
+            actor=actor,
+            action="models_app.model.updated" if is_model else "models_app.version.card_updated",
+            obj=locked,
+            before=before,
+            after=after,
+        )
+
+
+def set_tag(*, actor, target: RegisteredModel | ModelVersion, key: str, value: str = "") -> None:
+    """Set a key/value tag on a model or version. A tag without a value whose key is a valid
+    tag name is a registry tag; anything else is kept verbatim in ``properties`` (see
+    split_tags). Setting a key replaces whichever of the two held it."""
+    key, value = _clean_property(key, value)
+    _change_tag(actor, target, key, value)
+
+
+def delete_tag(*, actor, target: RegisteredModel | ModelVersion, key: str) -> None:
+    """Remove a key/value tag (registry tag or property) from a model or version; raises
+    RegistryError with code "not_found" when there is no such tag."""
+    key, _ = _clean_property(key, "")
+    _change_tag(actor, target, key, None)
 
 
 # --- metrics -------------------------------------------------------------------------------
@@ -719,7 +849,9 @@ def delete_alias(*, actor, model: RegisteredModel, name: str) -> None:
             .first()
         )
         if alias is None:
-            raise RegistryError(f"{model.name} has no alias '{name}'.", field="name")
+            raise RegistryError(
+                f"{model.name} has no alias '{name}'.", field="name", code="not_found"
+            )
         record_event(
             actor=actor,
             action="models_app.alias.deleted",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from models_app.views import applications, audit, catalogue, compare, lifecycle, versions
+from models_app.views import applications, audit, catalogue, compare, lifecycle, tokens, versions
 
 app_name = "models_app"
 
@@ -58,6 +58,9 @@ urlpatterns = [
         lifecycle.version_retire,
         name="version_retire",
     ),
+    # Personal access tokens for the API and the CLI (views/tokens.py)
+    path("account/tokens/", tokens.token_list, name="token_list"),
+    path("account/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     # Applications and their dependencies (views/applications.py)
     path("applications/", applications.application_list, name="application_list"),
     path("applications/new/", applications.application_create, name="application_create"),

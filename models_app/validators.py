@@ -9,12 +9,21 @@ ARTIFACT_PATH_MAX_LENGTH = 500
 _ARTIFACT_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._+@=-][A-Za-z0-9 ._+@=-]*$")
 
 
+# /models/new/ is the page that creates a model, so a model of that name could never be opened.
+RESERVED_MODEL_NAMES = frozenset({"new"})
+
+
 def validate_model_name(value: str) -> None:
     if not MODEL_NAME_RE.match(value or ""):
         raise ValidationError(
             "Use 1–100 lower-case letters, digits, '.', '_' or '-', starting and ending with "
             "a letter or digit (e.g. fraud-detector).",
             code="invalid_name",
+        )
+    if value in RESERVED_MODEL_NAMES:
+        raise ValidationError(
+            f"'{value}' is reserved by the registry's own pages; choose another name.",
+            code="reserved_name",
         )
 
 

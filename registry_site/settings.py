@@ -66,6 +66,10 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "template_partials",
+    "rest_framework",
+    "drf_spectacular",
+    # Swagger UI and Redoc served from an installed package, never from a CDN.
+    "drf_spectacular_sidecar",
     "models_app",
     "approvals_app",
 ]
@@ -192,6 +196,40 @@ ARTIFACT_MAX_UPLOAD_BYTES = envint("ARTIFACT_MAX_UPLOAD_BYTES", str(512 * 1024 *
 # Uploads above this size are spooled to a temporary file rather than held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# The REST API under /api/v1/. Pipelines sign in with personal access tokens; a signed-in
+# browser session also works, with CSRF enforced on its writes.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "models_app.api.authentication.AccessTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["models_app.api.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "models_app.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "models_app.api.errors.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Model registry API",
+    "DESCRIPTION": "Register models, versions, metrics and artefacts from pipelines. "
+    "Authenticate with a personal access token (Account → API tokens): "
+    "`Authorization: Bearer mr_…`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TeamRoleEnum": "models_app.models.Membership.Role",
+        "DatasetRoleEnum": "models_app.models.VersionDataset.Role",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = envstr("EMAIL_HOST", "localhost")

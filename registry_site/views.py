@@ -31,6 +31,21 @@ _ACTION_PHRASES = {
     "models_app.alias.set": "set an alias on",
     "models_app.alias.moved": "moved an alias of",
     "models_app.alias.deleted": "deleted an alias of",
+    "models_app.version.evidence_locked": "froze the evidence of",
+    "models_app.deployment.recorded": "deployed",
+    # Reviews are named by their decision ("approve"), requests by their new status
+    # ("withdrawn"); worded from their parts they read "lead approve review fraud v5".
+    "approvals.review.approve": "approved",
+    "approvals.review.reject": "rejected",
+    "approvals.review.request_changes": "asked for changes to",
+    "approvals.request.opened": "asked for approval of",
+    "approvals.request.approved": "completed the approval of",
+    "approvals.request.rejected": "rejected the request for",
+    "approvals.request.changes_requested": "sent back the request for",
+    "approvals.request.resubmitted": "resubmitted the request for",
+    "approvals.request.superseded": "superseded the request for",
+    "approvals.request.withdrawn": "withdrew the request for",
+    "approvals.checklist.ticked": "ticked a checklist item for",
 }
 
 

@@ -223,6 +223,7 @@ def compare(request: HtmxHttpRequest):
         chart_query=_chart_query(refs),
     )
     if request.htmx and request.htmx.target == "comparison":
+        context["oob"] = True
         return render(request, "models_app/compare.html#comparison", context)
     return render(request, "models_app/compare.html", context)
 

@@ -2,7 +2,6 @@
 artefact upload and download."""
 
 import json
-import logging
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,16 +10,15 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, F, Max, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from models_app import services
+from models_app.downloads import artifact_response
 from models_app.forms import ArtifactUploadForm, MetricsForm, VersionCardForm, VersionForm
 from models_app.lineage import build_lineage_graph
 from models_app.models import (
@@ -42,8 +40,6 @@ from models_app.services import ArtifactCorrupted, RegistryError
 from models_app.templatetags.registry_tags import filesize
 from registry_site.http import HtmxHttpRequest
 
-logger = logging.getLogger(__name__)
-
 TABS = {
     "overview": "Overview",
     "lineage": "Lineage",
@@ -61,7 +57,6 @@ HISTORY_PER_PAGE = 25
 # A multipart body carries the form fields and part headers besides the file; this much
 # extra is allowed before the request is refused on its Content-Length alone.
 MULTIPART_ALLOWANCE = 64 * 1024
-DOWNLOAD_BLOCK_SIZE = 256 * 1024
 
 
 # --- the version page ----------------------------------------------------------------------
@@ -553,38 +548,12 @@ def _render_upload(request, version, form, refusal: str = "", status: int = 200)
 def artifact_download(request, name: str, number: int, path: str):
     version = get_visible_version_or_404(request.user, name, number)
     artifact = get_object_or_404(Artifact, version=version, path=path)
-    etag = f'"{artifact.sha256}"'
-    # The bytes behind a path never change, so a client holding this digest has them.
-    if etag in parse_etags(request.headers.get("If-None-Match", "")):
-        response = HttpResponseNotModified()
-        response["ETag"] = etag
-        return response
     try:
-        stream = services.open_verified_artifact(artifact)
+        return artifact_response(request, artifact)
     except ArtifactCorrupted as exc:
-        logger.error(
-            "Artefact download refused: %s v%s %s (sha256 %s): %s",
-            name,
-            number,
-            artifact.path,
-            artifact.sha256,
-            exc.message,
-        )
         return render(
             request,
             "models_app/version_artifact_error.html",
             {"model": version.model, "version": version, "artifact": artifact, "error": exc},
             status=409,
         )
-    response = FileResponse(
-        stream,
-        as_attachment=True,
-        filename=artifact.path.rsplit("/", 1)[-1],
-        content_type=artifact.content_type or "application/octet-stream",
-    )
-    response.block_size = DOWNLOAD_BLOCK_SIZE
-    response["ETag"] = etag
-    response["X-Content-Type-Options"] = "nosniff"
-    # Restricted models' files must not land in shared caches.
-    response["Cache-Control"] = "private, max-age=0, must-revalidate"
-    return response

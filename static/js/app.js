@@ -21,3 +21,19 @@ document.addEventListener("htmx:configRequest", (event) => {
     if (data.getAll(key).every((value) => value === "")) data.delete(key);
   }
 });
+
+// A button with data-copy-target copies that input's value (the API token page).
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-copy-target]");
+  if (!button) return;
+  const input = document.getElementById(button.dataset.copyTarget);
+  if (!input) return;
+  input.select();
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    // Without the clipboard API (plain HTTP), the selected text is ready for Ctrl+C.
+    document.execCommand("copy");
+  }
+  button.textContent = "Copied";
+});

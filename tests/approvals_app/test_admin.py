@@ -373,3 +373,42 @@ def test_review_rows_stay_as_recorded(admin_client, approved):
     assert response.status_code == 403
     review.refresh_from_db()
     assert review.decision == Review.Decision.APPROVE
+
+
+def test_a_second_active_policy_for_the_same_tiers_is_refused(admin_client, world, policy):
+    # ``policy`` covers every tier in production; a newer one would never be the one applied.
+    events = AuditEvent.objects.count()
+
+    response = admin_client.post(
+        url("approvalpolicy_add"),
+        policy_form(world, name="Production again", environment=world.production.pk),
+    )
+
+    assert response.status_code == 200
+    assert "already covers high, limited-risk models in" in response.content.decode()
+    assert not ApprovalPolicy.objects.filter(name="Production again").exists()
+    assert AuditEvent.objects.count() == events
+
+
+def test_policies_for_other_tiers_or_inactive_ones_may_share_an_environment(
+    admin_client, world, policy
+):
+    policy.risk_tiers = ["high"]
+    policy.save(update_fields=["risk_tiers"])
+
+    other_tiers = admin_client.post(
+        url("approvalpolicy_add"),
+        policy_form(
+            world,
+            name="Prod limited",
+            environment=world.production.pk,
+            risk_tiers=["limited", "minimal"],
+        ),
+    )
+    inactive = admin_client.post(
+        url("approvalpolicy_add"),
+        policy_form(world, name="Prod draft", environment=world.production.pk, active=""),
+    )
+
+    assert other_tiers.status_code == 302
+    assert inactive.status_code == 302

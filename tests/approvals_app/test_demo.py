@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from approvals_app.demo import GovernanceHistory
 from approvals_app.models import ApprovalPolicy, ApprovalRequest, Review
-from approvals_app.promotion import PromotionError, live_at, rollback
+from approvals_app.promotion import PromotionError, live_at, promote, rollback
 from approvals_app.services import (
     ApprovalError,
     evaluate_policy,
@@ -200,6 +200,25 @@ def test_a_rollback_goes_through_while_its_approval_is_valid_and_not_after_it_ex
         rollback(actor=users["admin"], model=model, environment=production)
 
     assert refused.value.code == "approval_required"
+
+
+def test_production_takes_only_versions_that_were_in_staging_and_the_ledger_says_since_when(
+    production, users
+):
+    assert [e.name for e in production.promotion_sources.all()] == ["staging"]
+    changed = AuditEvent.objects.get(action="models_app.environment.updated")
+    assert (
+        changed.created_at
+        > Deployment.objects.filter(environment=production).latest("deployed_at").deployed_at
+    )
+    # document-embedder v2 still holds a valid production approval but never ran in staging.
+    version = RegisteredModel.objects.get(name="document-embedder").versions.get(version=2)
+    assert valid_approval_for(version, production)
+
+    with pytest.raises(PromotionError, match="only takes versions") as refused:
+        promote(actor=users["mei"], version=version, environment=production)
+
+    assert refused.value.code == "promotion_path"
 
 
 def test_the_e2e_request_waits_for_lead_and_risk_and_they_can_approve_it(users):

@@ -436,6 +436,33 @@ def test_the_rollback_button_shows_for_contributors_where_there_is_something_to_
     assert rollback_url("fraud-detector") not in as_viewer
 
 
+def test_a_rollback_the_approval_rule_would_refuse_is_shown_disabled_with_the_reason(
+    signed_in, in_production
+):
+    ApprovalRequest.objects.filter(version=in_production[0]).update(
+        expires_at=timezone.make_aware(datetime(2026, 3, 20, 12))
+    )
+
+    html = signed_in.get(timeline_url()).content.decode()
+
+    assert "Roll back to v1" in html
+    assert f'action="{rollback_url("fraud-detector")}"' not in html
+    assert re.search(r"<button[^>]*disabled[^>]*>Roll back to v1…</button>", html)
+    assert "v1&#x27;s approval for production expired on 20 Mar 2026" in html
+
+
+def test_a_rollback_to_a_version_that_never_needed_approval_stays_offered(
+    signed_in, versions, contributor, staging
+):
+    for version in versions[:2]:
+        promote(actor=contributor, version=version, environment=staging)
+
+    html = signed_in.get(timeline_url("staging")).content.decode()
+
+    assert f'action="{rollback_url("fraud-detector", "staging")}"' in html
+    assert "disabled" not in html[html.index("table timeline") :]
+
+
 def _populate_timeline(count, team, environment, start=0):
     for index in range(start, start + count):
         model = make_model(f"tl-{index:03d}", team=team)
@@ -460,9 +487,10 @@ def test_the_timeline_costs_the_same_number_of_queries_however_many_rows(
     Deployment.objects.update(approval_reference=approval.pk)
     url = timeline_url(at="2026-03-02T12:00")
     # session, user, environment, its promotion sources, count, page of rows, their approvals,
-    # live now, rollback candidates, memberships, live at, its approvals, environments for
-    # the switcher, the navigation's review count, model choices
-    with django_assert_max_num_queries(15):
+    # live now, rollback candidates, memberships, the candidates' approvals (is a rollback
+    # allowed), live at, its approvals, environments for the switcher, the navigation's review
+    # count, model choices
+    with django_assert_max_num_queries(16):
         signed_in.get(url)
     before = count_queries(signed_in, url)
     fragment = count_queries(signed_in, url, headers=HTMX)
@@ -532,6 +560,29 @@ def test_the_confirmed_rollback_restores_the_previous_version(signed_in, in_prod
     assert messages_of(response) == ["Rolled fraud-detector back to v1 in production."]
 
 
+def test_a_repeated_confirmation_rolls_back_one_step_only(
+    signed_in, in_production, contributor, staging, production
+):
+    third = in_production[2]
+    promote(actor=contributor, version=third, environment=staging)
+    approve_directly(third, production, contributor)
+    live = promote(actor=contributor, version=third, environment=production)
+    confirmation = {"confirmed": "on", "live": live.pk}
+    assert (
+        f'name="live" value="{live.pk}"'
+        in signed_in.get(rollback_url("fraud-detector")).content.decode()
+    )
+
+    first = signed_in.post(rollback_url("fraud-detector"), confirmation)
+    second = signed_in.post(rollback_url("fraud-detector"), confirmation)
+
+    assert first.status_code == 302
+    assert second.status_code == 200
+    assert "changed in production since you looked" in second.content.decode()
+    assert Deployment.objects.active().get(environment=production).version.version == 2
+    assert AuditEvent.objects.filter(action="approvals.deployment.rolled_back").count() == 1
+
+
 def test_a_refused_rollback_shows_the_reason(signed_in, in_production, production):
     # v1's approval for production is no longer valid.
     ApprovalRequest.objects.filter(version=in_production[0]).update(
@@ -542,6 +593,7 @@ def test_a_refused_rollback_shows_the_reason(signed_in, in_production, productio
     response = signed_in.post(rollback_url("fraud-detector"), {"confirmed": "on"})
 
     assert "No valid approval" in preview
+    assert re.search(r"<button[^>]*disabled[^>]*>Roll back to v1</button>", preview)
     html = response.content.decode()
     assert response.status_code == 200
     assert "The rollback was refused." in html

@@ -504,6 +504,26 @@ def test_successive_rollbacks_walk_back_through_history(contributor, versions, s
     assert exc.value.code == "nothing_to_roll_back"
 
 
+def test_a_rollback_of_what_is_no_longer_live_is_refused_as_a_conflict(
+    contributor, versions, staging
+):
+    deployments = [
+        promote(actor=contributor, version=version, environment=staging) for version in versions[:3]
+    ]
+    model = versions[0].model
+    rollback(actor=contributor, model=model, environment=staging, expected_live=deployments[2].pk)
+    before = counts()
+
+    with pytest.raises(PromotionError, match="since you looked") as exc:
+        rollback(
+            actor=contributor, model=model, environment=staging, expected_live=deployments[2].pk
+        )
+
+    assert exc.value.code == "conflict"
+    assert active_in(staging) == [(2, 100)]
+    assert counts() == before
+
+
 def test_rollback_after_promoting_an_earlier_version_again_returns_to_the_later_one(
     contributor, versions, staging
 ):

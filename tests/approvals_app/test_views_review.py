@@ -256,6 +256,26 @@ def test_an_admin_is_offered_an_override_and_it_is_recorded(client, world, faili
     assert "Admin override" in response.content.decode()
 
 
+def test_an_admin_override_of_a_high_risk_model_survives_the_confirmation_step(
+    client, world, failing
+):
+    world.model.risk_tier = "high"
+    world.model.save(update_fields=["risk_tier"])
+    client.force_login(world.admin)
+    reason = "Known label noise in the holdout."
+
+    asked = post_review(client, failing, override_reason=reason).content.decode()
+
+    assert "Confirm approval of a high-risk model" in asked
+    assert f'name="override_reason" value="{reason}"' in asked
+    response = post_review(client, failing, override_reason=reason, confirmed="1")
+    assert "Approve with an admin override" not in response.content.decode()
+    assert Review.objects.get().is_override
+    failing.refresh_from_db()
+    assert failing.status == ApprovalRequest.Status.APPROVED
+    assert failing.override_reason == reason
+
+
 def test_no_override_is_offered_when_the_policy_forbids_it(client, world):
     make_policy(world.production, gates=[auc_gate(0.99)])
     approval = world.open_request()

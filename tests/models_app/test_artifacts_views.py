@@ -211,7 +211,7 @@ def test_tampered_bytes_are_refused_with_409_and_logged(
     artifact_store.save(artifact.storage_key, ContentFile(b"tampered"))
     client.force_login(contributor)
 
-    with caplog.at_level(logging.ERROR, logger="models_app.views.versions"):
+    with caplog.at_level(logging.ERROR, logger="models_app.downloads"):
         response = client.get(download_url(version, "weights/model.bin"))
 
     assert response.status_code == 409

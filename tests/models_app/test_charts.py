@@ -206,3 +206,14 @@ def test_a_long_legend_moves_beside_the_chart_instead_of_over_the_title():
     assert short.layout.legend.orientation == "h"
     assert long.layout.legend.orientation == "v"
     assert long.layout.legend.x > 1
+
+
+def test_a_legend_column_of_ten_versions_gets_a_figure_tall_enough_for_it():
+    versions = [f"fraud-classifier v{n}" for n in range(1, 11)]
+    rows = [{"version": v, "slice": "age=65+", "value": 0.5} for v in versions]
+
+    few = charts.slice_bars(rows[:2], versions=versions[:2], metric=ACCURACY)
+    many = charts.slice_bars(rows, versions=versions, metric=ACCURACY)
+
+    assert few.layout.height == 380
+    assert many.layout.height >= charts.LEGEND_COLUMN_BASE + 10 * charts.LEGEND_ENTRY_HEIGHT

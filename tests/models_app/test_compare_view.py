@@ -260,6 +260,36 @@ def test_the_htmx_toggle_returns_the_table_without_the_layout(client, contributo
     assert "diff=" not in toggle.split('href="')[1].split('"')[0]
 
 
+def test_an_htmx_baseline_change_also_refreshes_the_heading_and_the_export_link(
+    client, contributor, trio
+):
+    client.force_login(contributor)
+
+    response = client.get(
+        compare_url(*refs_of(trio), diff=1, baseline="fraud-detector:1"), headers=TABLE_HTMX
+    )
+
+    content = response.content.decode()
+    header = content.split('id="cmp-header"')[1].split("</div>\n</div>")[0]
+    assert 'hx-swap-oob="true"' in header
+    assert "fraud-detector:1" in header and "chosen as the baseline" in header
+    export = header.split("Export CSV")[0].rsplit('href="', 1)[1]
+    assert "diff=1" in export and "baseline=fraud-detector%3A1" in export
+    add_form = content.split('id="cmp-add"')[1].split("</form>")[0]
+    assert 'hx-swap-oob="true"' in add_form
+    assert 'name="baseline" value="fraud-detector:1"' in add_form
+    assert 'name="diff" value="1"' in add_form
+
+
+def test_the_full_page_has_no_out_of_band_swaps(client, contributor, trio):
+    client.force_login(contributor)
+
+    content = client.get(compare_url(*refs_of(trio))).content.decode()
+
+    assert content.count('id="cmp-header"') == 1
+    assert "hx-swap-oob" not in content
+
+
 def test_the_full_page_loads_plotly_from_static_and_charts_lazily(client, contributor, trio):
     client.force_login(contributor)
 

@@ -4,7 +4,13 @@ edges, and the graph as the version page's lineage tab draws it."""
 import pytest
 from django.urls import reverse
 
-from models_app.lineage import MAX_ANCESTORS_SHOWN, MAX_CHILDREN_SHOWN, build_lineage_graph, fit
+from models_app.lineage import (
+    MAX_ANCESTORS_SHOWN,
+    MAX_CHILDREN_SHOWN,
+    build_lineage_graph,
+    fit,
+    fit_keeping,
+)
 from models_app.models import VersionDataset
 from tests.factories import make_dataset, make_model, make_version
 
@@ -128,9 +134,30 @@ def test_long_labels_are_cut_to_fit_and_kept_whole_in_the_tooltip():
     graph = build_lineage_graph(ancestors=[], current=version(1, 12, model=long_name))
 
     node = graph.node("v1")
-    assert node.label.endswith("…") and len(node.label) < len(long_name)
+    # The name is cut, never the version number: the reader must see which version it is.
+    assert node.label.endswith("… v12") and len(node.label) < len(long_name)
     assert node.title.startswith(f"{long_name} v12")
     assert fit("short", 200) == "short"
+
+
+def test_a_long_dataset_name_is_cut_before_its_version():
+    dataset = {
+        "version_id": 1,
+        "dataset_id": 7,
+        "name": "support-conversations-validation-holdout",
+        "version": "2026-07-15",
+        "role": "validation",
+        "digest": "sha256:abc",
+    }
+
+    graph = build_lineage_graph(ancestors=[], current=version(1, 3), datasets=[dataset])
+
+    label = graph.node("d7-validation").label
+    assert label.endswith("…@2026-07-15")
+    assert graph.node("d7-validation").title.startswith(
+        "support-conversations-validation-holdout@2026-07-15"
+    )
+    assert fit_keeping("name", "@" + "9" * 80, 300).endswith("…")
 
 
 # --- on the version page -------------------------------------------------------------------

@@ -141,3 +141,34 @@ def test_parsed_lines_are_what_the_service_takes():
         {"key": "auc", "value": 0.97, "step": None, "slice": "holdout"},
         {"key": "loss", "value": 0.001, "step": 10, "slice": ""},
     ]
+
+
+def test_an_approved_version_says_its_evidence_is_frozen_before_anything_is_typed(
+    client, contributor, version
+):
+    version.evidence_locked_at = timezone.now()
+    version.save()
+    client.force_login(contributor)
+
+    form_page = client.get(metrics_url(version)).content.decode()
+    upload_page = client.get(
+        reverse("models_app:artifact_upload", args=[version.model.name, version.version])
+    ).content.decode()
+    version_page = client.get(version.get_absolute_url()).content.decode()
+
+    assert "frozen evidence" in form_page and "frozen evidence" in upload_page
+    # Only the card can still change, so the version page offers only that.
+    assert "Edit card" in version_page
+    assert metrics_url(version) not in version_page
+    assert "Upload artefact</a>" not in version_page
+
+
+def test_the_version_page_of_an_archived_model_offers_no_new_evidence(client, contributor, version):
+    version.model.archived_at = timezone.now()
+    version.model.save()
+    client.force_login(contributor)
+
+    page = client.get(version.get_absolute_url()).content.decode()
+
+    assert metrics_url(version) not in page
+    assert "Upload artefact</a>" not in page

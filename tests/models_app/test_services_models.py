@@ -88,6 +88,17 @@ def test_it_refuses_an_invalid_model_name(contributor, team, name):
     assert_chain_intact(expected_events=0)
 
 
+def test_it_refuses_a_name_that_a_registry_page_already_uses(contributor, team):
+    before = row_counts()
+
+    with pytest.raises(RegistryError) as exc:
+        create_model(actor=contributor, name="new", team=team)
+
+    assert exc.value.field == "name"
+    assert "reserved" in exc.value.message
+    assert row_counts() == before
+
+
 def test_it_accepts_a_name_of_exactly_one_hundred_characters(contributor, team):
     model = create_model(actor=contributor, name="a" * 100, team=team)
 

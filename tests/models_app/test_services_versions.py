@@ -369,3 +369,14 @@ def test_it_refuses_a_known_dataset_version_with_a_different_digest(contributor,
 
     assert registered_model.versions.count() == 1
     assert Dataset.objects.get(name="transactions").digest == "sha256:aaa"
+
+
+def test_the_card_of_an_archived_model_cannot_change(contributor, registered_model):
+    version = register_version(actor=contributor, model=registered_model)
+    archive_model(actor=contributor, model=registered_model)
+
+    with pytest.raises(RegistryError, match="archived"):
+        update_version_card(actor=contributor, version=version, limitations="New text")
+
+    version.refresh_from_db()
+    assert version.limitations == ""

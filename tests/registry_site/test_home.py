@@ -9,7 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from models_app import services
+from models_app.audit import record_event
 from models_app.models import ModelVersion
+from registry_site.views import _describe_event
 from tests.factories import add_member, make_model, make_team, make_user, make_version
 
 URL = reverse("home")
@@ -214,3 +216,16 @@ def test_it_lists_requests_waiting_for_my_review_and_my_own_open_requests(client
 
     client.force_login(world.viewer)
     assert approval.get_absolute_url() not in client.get(URL).content.decode()
+
+
+def test_activity_words_review_and_request_events_as_sentences(contributor, registered_model):
+    version = services.register_version(actor=contributor, model=registered_model)
+    phrases = {}
+    for action in ("approvals.review.approve", "approvals.request.withdrawn"):
+        event = record_event(actor=contributor, action=action, obj=version, after={})
+        phrases[action] = _describe_event(event)["phrase"]
+
+    assert phrases == {
+        "approvals.review.approve": "approved",
+        "approvals.request.withdrawn": "withdrew the request for",
+    }
