@@ -43,3 +43,9 @@ def filesize(num_bytes: int | None) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{num_bytes} B"
+
+
+@register.filter
+def is_web_url(value: str | None) -> bool:
+    """Whether a user-supplied URI may become a link (http/https only, never javascript:)."""
+    return isinstance(value, str) and value.lower().startswith(("http://", "https://"))

@@ -514,3 +514,24 @@ def test_the_query_count_does_not_grow_with_rows(
         client.get(page_url(version, tab), headers=headers)
 
     assert len(many) == len(few)
+
+
+def test_the_overview_shows_the_run_and_properties_and_never_links_a_script_uri(
+    client, contributor, registered_model
+):
+    from models_app.services import register_version
+
+    version = register_version(
+        actor=contributor,
+        model=registered_model,
+        run_id="run-42",
+        run_link="javascript:alert(1)",
+        properties={"mlflow.model_id": "m-7"},
+    )
+    client.force_login(contributor)
+
+    page = client.get(version.get_absolute_url()).content.decode()
+
+    assert "run-42" in page
+    assert "mlflow.model_id" in page and "m-7" in page
+    assert 'href="javascript:' not in page
