@@ -490,8 +490,11 @@ def tick_checklist_item(
         state = quorum_state(approval)
         if state.met and not state.checklist_missing:
             report = evaluate_policy(approval.version, approval.environment, policy=approval.policy)
-            if report.passes:
-                _approve(actor, approval, report, "")
+            # Past failing gates only under an admin override recorded in this round, as when
+            # the last approval completes the quorum.
+            override_reason = "" if report.passes else _round_override(approval)
+            if report.passes or override_reason:
+                _approve(actor, approval, report, override_reason)
                 approval.save(
                     update_fields=[
                         "status",
@@ -667,8 +670,7 @@ def submit_review(
             if state.met and not state.checklist_missing:
                 if not is_override and not report.passes:
                     # Completed under an earlier override of this round: carry its reason.
-                    earlier = approval.reviews.filter(round=approval.round, is_override=True)
-                    override_reason = earlier.values_list("comment", flat=True).first() or ""
+                    override_reason = _round_override(approval)
                 _approve(actor, approval, report, override_reason if not report.passes else "")
         if approval.status != old_status:
             approval.save(
@@ -691,6 +693,16 @@ def submit_review(
         decided = approval.status
         transaction.on_commit(lambda: notifications.review_recorded(approval.pk, decision, decided))
     return approval
+
+
+def _round_override(approval: ApprovalRequest) -> str:
+    """The reason of the admin override recorded in the request's current round, or ""."""
+    earlier = approval.reviews.filter(round=approval.round, is_override=True)
+    comment = earlier.values_list("comment", flat=True).first()
+    if comment is None:
+        return ""
+    # submit_review stores the override as "<comment>\nOverride: <reason>".
+    return f"\n{comment}".rpartition("\nOverride: ")[2]
 
 
 def _approve(actor, approval: ApprovalRequest, report: GateReport, override_reason: str) -> None:

@@ -233,7 +233,9 @@ class QueueRow:
     missing: list[str]
     age: str
     reviews: int = 0
-    blocked: bool = False  # a blocking gate fails or lacks data, or the model card is incomplete
+    # A blocking gate fails or lacks data, or the model card is incomplete, and no admin has
+    # overridden that in the current round (after an override the others may still approve).
+    blocked: bool = False
     state: RowState = field(default_factory=RowState)
 
 
@@ -257,7 +259,7 @@ def _queue_rows(approvals: list[ApprovalRequest]) -> list[QueueRow]:
                 missing=missing,
                 age=timesince(approval.created_at, now, depth=1),
                 reviews=len(approval.reviews.all()),
-                blocked=not report.passes,
+                blocked=not report.passes and _round_override(approval) is None,
             )
         )
     return rows
@@ -407,6 +409,13 @@ class DecisionRights:
     refusal: str  # why there are no decision buttons, when that needs saying
 
 
+def _round_override(approval: ApprovalRequest) -> Review | None:
+    """The admin override recorded in the request's current round; reviews prefetched."""
+    return next(
+        (r for r in approval.reviews.all() if r.is_override and r.round == approval.round), None
+    )
+
+
 def _decision_rights(user, approval: ApprovalRequest) -> DecisionRights:
     """Whether ``user`` may decide ``approval`` now; its reviews must be prefetched."""
     version = approval.version
@@ -456,6 +465,7 @@ def _card_context(request, approval: ApprovalRequest, state: CardState) -> dict:
         "policy": policy,
         "quorum": quorum,
         "missing": quorum.describe_missing() if is_open else [],
+        "round_override": _round_override(approval) if is_open else None,
         "reviews": list(approval.reviews.all()),
         "checklist": checklist,
         "can_review": rights.can_review,

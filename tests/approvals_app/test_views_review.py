@@ -276,6 +276,24 @@ def test_an_admin_override_of_a_high_risk_model_survives_the_confirmation_step(
     assert failing.override_reason == reason
 
 
+def test_after_an_override_the_other_reviewers_see_the_gates_overridden_not_blocked(client, world):
+    make_policy(
+        world.production, gates=[auc_gate(0.99)], allow_admin_override=True, required_approvals=2
+    )
+    approval = world.open_request()
+    client.force_login(world.admin)
+    post_review(client, approval, override_reason="Known label noise in the holdout.")
+    client.force_login(world.lead)
+
+    card = client.get(approval.get_absolute_url()).content.decode()
+    queue = client.get(reverse("approvals_app:queue")).content.decode()
+
+    assert "Gates overridden:" in card
+    assert "Blocked by the gates" not in card
+    assert 'value="approve"' in card
+    assert "Blocked by its gates" not in queue
+
+
 def test_no_override_is_offered_when_the_policy_forbids_it(client, world):
     make_policy(world.production, gates=[auc_gate(0.99)])
     approval = world.open_request()
