@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-from django.db import connection
 
 from approvals_app import services
 from approvals_app.models import ApprovalRequest, Review
@@ -16,6 +15,7 @@ from approvals_app.services import ApprovalError, submit_review, withdraw_reques
 from models_app import services as catalogue
 from models_app.models import AuditEvent, ModelVersion
 from tests.approvals_app.builders import build_world, make_policy
+from tests.concurrency import run_at_once, skip_unless_postgresql
 from tests.models_app.ledger import assert_chain_intact
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -23,42 +23,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def _postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            f"concurrency tests need PostgreSQL (set DATABASE_URL); this run uses "
-            f"{connection.vendor}, which serialises writers, so they would prove nothing"
-        )
+    skip_unless_postgresql()
 
 
 @pytest.fixture
 def world():
     return build_world()
-
-
-def run_at_once(*works) -> tuple[list, list[BaseException]]:
-    """Run each work() in its own thread, released together; return results and errors."""
-    barrier = threading.Barrier(len(works), timeout=30)
-    results: list = [None] * len(works)
-    errors: list[BaseException] = []
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = works[index]()
-        except BaseException as exc:  # the test asserts on every error collected here
-            errors.append(exc)
-        finally:
-            # Each thread opened its own connection; leaving it open blocks the test
-            # database from being flushed and dropped.
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    return results, errors
 
 
 def approving(pk: int, reviewer):

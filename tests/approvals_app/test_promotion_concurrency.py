@@ -5,14 +5,12 @@ lock on the model is what keeps one full-traffic deployment per environment, can
 below 100% together, and the audit chain linear.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
 from approvals_app.promotion import PromotionError, promote, rollback
 from models_app.models import AuditEvent, Deployment, ModelVersion, RegisteredModel
 from models_app.services import InUse, retire_version
+from tests.concurrency import run_at_once, skip_unless_postgresql
 from tests.factories import make_environment, make_version
 from tests.models_app.ledger import assert_chain_intact
 
@@ -21,11 +19,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def _postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            f"concurrency tests need PostgreSQL (set DATABASE_URL); this run uses "
-            f"{connection.vendor}, which serialises writers, so they would prove nothing"
-        )
+    skip_unless_postgresql()
 
 
 @pytest.fixture
@@ -36,32 +30,6 @@ def staging(db):
 @pytest.fixture
 def versions(registered_model):
     return [make_version(registered_model) for _ in range(8)]
-
-
-def run_at_once(*works) -> tuple[list, list[BaseException]]:
-    """Run each work() in its own thread, released together; return results and errors."""
-    barrier = threading.Barrier(len(works), timeout=30)
-    results: list = [None] * len(works)
-    errors: list[BaseException] = []
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = works[index]()
-        except BaseException as exc:  # the test asserts on every error collected here
-            errors.append(exc)
-        finally:
-            # Each thread opened its own connection; leaving it open blocks the test
-            # database from being flushed and dropped.
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    return results, errors
 
 
 def fresh(version: ModelVersion) -> ModelVersion:

@@ -4,12 +4,9 @@ SQLite serialises every writer, so these only prove something on PostgreSQL, whe
 are what keeps version numbers and the audit chain in order.
 """
 
-import threading
-
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
-from django.db import connection
 
 from models_app.models import Artifact, AuditChainHead, AuditEvent, ModelVersion, RegisteredModel
 from models_app.services import (
@@ -19,6 +16,7 @@ from models_app.services import (
     open_verified_artifact,
     register_version,
 )
+from tests.concurrency import run_at_once, skip_unless_postgresql
 from tests.models_app.ledger import assert_chain_intact, stored_names
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -26,11 +24,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def _postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            f"concurrency tests need PostgreSQL (set DATABASE_URL); this run uses "
-            f"{connection.vendor}, which serialises writers, so they would prove nothing"
-        )
+    skip_unless_postgresql()
 
 
 @pytest.fixture
@@ -49,32 +43,6 @@ def disk_artifacts(settings, tmp_path):
     storages._storages.pop("artifacts", None)
 
 
-def run_at_once(count: int, work) -> tuple[list, list[BaseException]]:
-    """Run work(index) in `count` threads released together; return results and errors."""
-    barrier = threading.Barrier(count, timeout=30)
-    results: list = [None] * count
-    errors: list[BaseException] = []
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except BaseException as exc:  # the test asserts on every error collected here
-            errors.append(exc)
-        finally:
-            # Each thread opened its own connection; leaving it open blocks the test
-            # database from being flushed and dropped.
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    return results, errors
-
-
 def assert_linear_chain(expected_events: int) -> None:
     assert_chain_intact(expected_events=expected_events)
     previous = list(AuditEvent.objects.values_list("previous_hash", flat=True))
@@ -88,7 +56,7 @@ def test_twenty_concurrent_registrations_get_numbers_one_to_twenty(contributor, 
         fresh = RegisteredModel.objects.get(pk=model.pk)
         return register_version(actor=contributor, model=fresh, source_uri=f"run-{index}").version
 
-    numbers, errors = run_at_once(20, register)
+    numbers, errors = run_at_once(*[lambda i=i: register(i) for i in range(20)])
 
     assert errors == []
     assert sorted(numbers) == list(range(1, 21))
@@ -124,7 +92,7 @@ def test_concurrent_metrics_and_uploads_keep_the_chain_linear(contributor, team,
             content=ContentFile(f'{{"index": {index}}}'.encode()),
         )
 
-    _, errors = run_at_once(10, log_and_upload)
+    _, errors = run_at_once(*[lambda i=i: log_and_upload(i) for i in range(10)])
 
     assert errors == []
     # 10 models and 10 versions set up, then 10 metric batches and 20 uploads.
@@ -148,7 +116,7 @@ def test_concurrent_writers_recreate_a_missing_chain_head_once(contributor, team
         fresh = RegisteredModel.objects.get(pk=models[index].pk)
         return register_version(actor=contributor, model=fresh).version
 
-    numbers, errors = run_at_once(8, register)
+    numbers, errors = run_at_once(*[lambda i=i: register(i) for i in range(8)])
 
     assert errors == []
     assert numbers == [1] * 8
