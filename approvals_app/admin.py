@@ -6,11 +6,12 @@ change only through approvals_app.services, so they are read-only here.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.html import format_html_join
 
+from approvals_app import promotion
 from approvals_app.models import (
     ApprovalPolicy,
     ApprovalRequest,
@@ -22,8 +23,15 @@ from approvals_app.models import (
 )
 from approvals_app.services import quorum_state
 from models_app import services
-from models_app.admin import AuditedAdminMixin, ReadOnlyAdmin, ReadOnlyInline, _pretty_json
-from models_app.models import RegisteredModel
+from models_app.admin import (
+    AuditedAdminMixin,
+    DeploymentAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    _pretty_json,
+)
+from models_app.models import Deployment, RegisteredModel
+from models_app.services import RegistryError
 
 POLICY_FIELDS = (
     "name",
@@ -374,3 +382,47 @@ class ReviewAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         visible = RegisteredModel.objects.visible_to(request.user)
         return super().get_queryset(request).filter(request__version__model__in=visible)
+
+
+class GovernedDeploymentAdmin(DeploymentAdmin):
+    """Deployments stay read-only; the one change ops staff may make here is a rollback,
+    through the same service, approval check and audit event as the timeline's button."""
+
+    actions = ["roll_back"]
+
+    @admin.action(
+        description="Roll back the model in this environment to its previous version",
+        permissions=["view"],
+    )
+    def roll_back(self, request, queryset):
+        live = queryset.filter(status=Deployment.Status.ACTIVE, traffic_percent=100)
+        if not live.exists():
+            self.message_user(
+                request,
+                "Select the live, full-traffic deployments to roll back; the others have "
+                "nothing to roll back from.",
+                messages.WARNING,
+            )
+            return
+        for deployment in live.select_related("model", "environment", "version"):
+            try:
+                restored = promotion.rollback(
+                    actor=request.user,
+                    model=deployment.model,
+                    environment=deployment.environment,
+                    reason="Rolled back by ops staff in the admin.",
+                    expected_live=deployment.pk,
+                )
+            except RegistryError as exc:
+                self.message_user(request, f"{deployment}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{deployment.model.name} in {deployment.environment.name}: back to "
+                    f"v{restored.version.version}.",
+                    messages.SUCCESS,
+                )
+
+
+admin.site.unregister(Deployment)
+admin.site.register(Deployment, GovernedDeploymentAdmin)

@@ -802,7 +802,8 @@ class EnvironmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 DEPLOYMENTS_READ_ONLY = (
     "Read-only: deployments are recorded by promotion and rollback, which check approvals "
-    "and keep one full-traffic deployment per model and environment."
+    "and keep one full-traffic deployment per model and environment. The one change made "
+    "here is the roll-back action, through that same service."
 )
 
 

@@ -412,3 +412,28 @@ def test_policies_for_other_tiers_or_inactive_ones_may_share_an_environment(
 
     assert other_tiers.status_code == 302
     assert inactive.status_code == 302
+
+
+def test_ops_staff_roll_back_from_the_deployment_admin_through_the_service(client, superuser):
+    from approvals_app.promotion import promote
+    from models_app.models import AuditEvent, Deployment
+    from tests.factories import make_environment, make_model, make_version
+
+    staging = make_environment("staging", order=20)
+    model = make_model("churn-predictor")
+    first, second = make_version(model), make_version(model)
+    promote(actor=superuser, version=first, environment=staging)
+    live = promote(actor=superuser, version=second, environment=staging)
+    client.force_login(superuser)
+
+    response = client.post(
+        "/admin/models_app/deployment/",
+        {"action": "roll_back", "_selected_action": [live.pk]},
+        follow=True,
+    )
+
+    assert "back to v1" in response.content.decode()
+    live.refresh_from_db()
+    assert live.status == Deployment.Status.ROLLED_BACK
+    assert Deployment.objects.get(status="active").version == first
+    assert AuditEvent.objects.filter(action="approvals.deployment.rolled_back").count() == 1
