@@ -377,6 +377,23 @@ def _initial_environment(version: ModelVersion, targets: list[PromotionTarget], 
     return (remaining or targets or [None])[0]
 
 
+def _usual_target(version: ModelVersion, chosen: PromotionTarget) -> str:
+    """Where the model serves in the chosen environment: the target of what runs there now
+    (full traffic first), else of its last deployment there; a promotion with an empty target
+    is rarely what anyone meant."""
+    live = next((d.target for d in chosen.running if d.target), "")
+    if live:
+        return live
+    last = (
+        Deployment.objects.filter(model_id=version.model_id, environment=chosen.environment)
+        .exclude(target="")
+        .order_by("-deployed_at", "-pk")
+        .values_list("target", flat=True)
+        .first()
+    )
+    return last or ""
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def promote_version(request: HtmxHttpRequest, name: str, number: int) -> HttpResponse:
@@ -388,7 +405,9 @@ def promote_version(request: HtmxHttpRequest, name: str, number: int) -> HttpRes
     )
     targets = _promotion_targets(version, environments)
     chosen = _initial_environment(version, targets, request.GET.get("environment", ""))
-    initial = {"environment": chosen.environment} if chosen is not None else {}
+    initial = {}
+    if chosen is not None:
+        initial = {"environment": chosen.environment, "target": _usual_target(version, chosen)}
     form = PromoteForm(
         request.POST or None, initial=initial, allow_override=request.user.is_superuser
     )

@@ -35,6 +35,7 @@ from approvals_app.gates import Outcome
 from approvals_app.models import ApprovalRequest, ChecklistItem, ChecklistTick, Review
 from approvals_app.services import ApprovalError, GateReport
 from models_app.models import (
+    AuditEvent,
     Deployment,
     Environment,
     Membership,
@@ -481,6 +482,31 @@ def _card_context(request, approval: ApprovalRequest, state: CardState) -> dict:
         or ResubmitForm(initial={"justification": approval.justification}),
         "state": state,
         "card_id": CARD_ID,
+        "closing": _closing_note(approval),
+    }
+
+
+_CLOSING_ACTIONS = {
+    ApprovalRequest.Status.SUPERSEDED: "approvals.request.superseded",
+    ApprovalRequest.Status.WITHDRAWN: "approvals.request.withdrawn",
+}
+
+
+def _closing_note(approval: ApprovalRequest) -> dict:
+    """What the ledger says about why a superseded or withdrawn request closed: the newer
+    request that superseded it, or the withdrawal reason. One query, none for other states."""
+    action = _CLOSING_ACTIONS.get(approval.status)
+    if action is None:
+        return {}
+    event = AuditEvent.objects.filter(
+        action=action, object_type=ApprovalRequest._meta.label, object_id=str(approval.pk)
+    ).first()
+    after = event.after if event is not None else {}
+    newer = after.get("superseded_by")
+    return {
+        "superseded_by": newer,
+        "superseded_by_url": reverse("approvals_app:request_detail", args=[newer]) if newer else "",
+        "withdrawal_reason": after.get("reason") or "",
     }
 
 
@@ -695,6 +721,10 @@ def review(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         overridable = approval.policy.allow_admin_override and request.user.is_superuser
         if exc.code == "gate_failed" and overridable:
             state.override, state.error = True, exc.message
+            if "override_reason" in request.POST and not data["override_reason"]:
+                # The admin is answering the override box: the gates are known, the reason not.
+                state.error = "Give the reason for the override."
+                form.add_error("override_reason", state.error)
             return _render_request(request, approval, state)
         at_field = exc.field in form.fields
         if at_field:
@@ -786,6 +816,7 @@ class EnvironmentPanel:
     summary: GateSummary
     requests: list[ApprovalRequest]
     open_request: ApprovalRequest | None
+    valid_approval: ApprovalRequest | None  # approved and unexpired: promote, don't re-request
     runs_here: bool  # the version itself is what runs in the environment now
 
 
@@ -815,6 +846,7 @@ def _environment_panels(version: ModelVersion, requests: list[ApprovalRequest]) 
                 summary=GateSummary.of(report),
                 requests=mine,
                 open_request=next((r for r in mine if r.is_open), None),
+                valid_approval=next((r for r in mine if r.is_valid_approval), None),
                 runs_here=environment.pk in running,
             )
         )

@@ -443,6 +443,7 @@ class RegisteredModelAdmin(ServiceModelAdmin):
     date_hierarchy = "created_at"
     actions = ["archive_models", "restore_models"]
     record_fields = [
+        "properties_json",
         "latest_version",
         "all_versions",
         "created_by",
@@ -478,6 +479,11 @@ class RegisteredModelAdmin(ServiceModelAdmin):
 
     def get_inlines(self, request, obj):
         return [ModelVersionInline] if obj is not None else []
+
+    # Set through the MLflow API's key/value tags, which audit them; read-only here.
+    @admin.display(description="properties")
+    def properties_json(self, obj):
+        return _pretty_json(obj.properties)
 
     def has_delete_permission(self, request, obj=None):
         # Deleting a model would delete its versions, which are never deleted; archive it.
@@ -618,6 +624,9 @@ class ModelVersionAdmin(ServiceModelAdmin):
                     "framework_version",
                     "architecture",
                     "hyperparameters_json",
+                    "run_id",
+                    "run_link",
+                    "properties_json",
                 ]
             },
         ),
@@ -646,6 +655,9 @@ class ModelVersionAdmin(ServiceModelAdmin):
         "framework_version",
         "architecture",
         "hyperparameters_json",
+        "run_id",
+        "run_link",
+        "properties_json",
     ]
 
     def get_queryset(self, request):
@@ -670,6 +682,10 @@ class ModelVersionAdmin(ServiceModelAdmin):
     @admin.display(description="hyperparameters")
     def hyperparameters_json(self, obj):
         return _pretty_json(obj.hyperparameters)
+
+    @admin.display(description="properties")
+    def properties_json(self, obj):
+        return _pretty_json(obj.properties)
 
     @admin.display(description="all metrics")
     def all_metrics(self, obj):

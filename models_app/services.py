@@ -1043,6 +1043,18 @@ def impact_of_alias_move(
     ]
 
 
+def impact_of_alias_delete(model: RegisteredModel, alias_name: str) -> list[Impact]:
+    """Applications that get a version through ``alias_name`` now and would get nothing once
+    it is deleted (dependencies have no fall-through), each with the version it gets now."""
+    dependencies = _dependencies_of(model.pk, alias_name=alias_name, pinned_version__isnull=True)
+    resolutions = resolve_dependencies(dependencies)
+    return [
+        _impact(resolutions[d.pk], resolutions[d.pk].version)
+        for d in dependencies
+        if resolutions[d.pk].version is not None
+    ]
+
+
 def rollback_candidate(model: RegisteredModel, environment: Environment) -> Deployment | None:
     """The deployment whose version a rollback in this environment would bring back (its
     version and target), or None.

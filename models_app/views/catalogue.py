@@ -266,6 +266,11 @@ def alias_set(request: HtmxHttpRequest, name: str):
 def alias_delete(request: HtmxHttpRequest, name: str, alias: str):
     model = get_visible_model_or_404(request.user, name)
     require_contributor(request.user, model)
+    impacts = services.impact_of_alias_delete(model, alias)
+    if impacts and not request.POST.get("confirmed"):
+        # Applications follow this alias and get nothing once it is gone: show them first.
+        context = {"model": model, "alias_name": alias, "deleting": True, "impacts": impacts}
+        return render(request, "models_app/alias_confirm.html", context)
     try:
         services.delete_alias(actor=request.user, model=model, name=alias)
     except services.RegistryError as exc:

@@ -672,6 +672,47 @@ def test_the_form_offers_the_next_environment_and_hides_the_override(
     assert "override_reason" not in html
 
 
+def target_value(html) -> str:
+    return re.search(r'<input type="text" name="target"[^>]*value="([^"]*)"', html).group(1)
+
+
+def test_the_form_prefills_the_target_of_what_runs_in_the_environment(signed_in, in_production):
+    html = signed_in.get(promote_url("fraud-detector", 3) + "?environment=production")
+
+    assert target_value(html.content.decode()) == "k8s://prod"
+
+
+def test_the_form_prefills_the_target_of_the_last_deployment_when_nothing_runs(
+    signed_in, versions, staging
+):
+    earlier = timezone.now() - timedelta(days=5)
+    for target, days in (("k8s://old", 4), ("k8s://stg", 2)):
+        make_deployment(
+            versions[0],
+            staging,
+            target=target,
+            deployed_at=earlier,
+            status=Deployment.Status.RETIRED,
+            ended_at=timezone.now() - timedelta(days=days),
+        )
+        earlier += timedelta(days=1)
+
+    html = signed_in.get(promote_url("fraud-detector", 2) + "?environment=staging")
+
+    assert target_value(html.content.decode()) == "k8s://stg"
+
+
+def test_the_prefilled_target_stays_editable(signed_in, in_production):
+    signed_in.post(
+        promote_url("fraud-detector", 3),
+        {"environment": "staging", "traffic_percent": 100, "target": "k8s://elsewhere"},
+    )
+
+    assert Deployment.objects.active().get(environment__name="staging").target == (
+        "k8s://elsewhere"
+    )
+
+
 def test_a_missing_approval_is_refused_with_a_link_to_request_it(
     signed_in, versions, contributor, staging, production
 ):

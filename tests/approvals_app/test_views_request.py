@@ -8,7 +8,7 @@ from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from approvals_app.models import ApprovalRequest, ChecklistTick
 from approvals_app.services import submit_review
@@ -281,6 +281,31 @@ def test_the_requester_withdraws_in_place(client, world, policy):
     assert approval.status == ApprovalRequest.Status.WITHDRAWN
 
 
+def test_a_withdrawn_request_shows_the_reason_given(client, world, policy):
+    approval = world.open_request()
+    client.force_login(world.engineer)
+    client.post(reverse("approvals_app:withdraw", args=[approval.pk]), {"reason": "Wrong data"})
+
+    body = page(client, approval)
+
+    assert "Reason given: Wrong data" in body
+
+
+def test_a_superseded_request_links_to_the_request_that_superseded_it(client, world):
+    make_policy(world.production)
+    older = world.open_request()
+    newer = world.open_request(version=world.version_of(auc=0.97, latency_p95_ms=100.0))
+    submit_review(actor=world.lead, approval=newer, decision="approve")
+    older.refresh_from_db()
+    assert older.status == ApprovalRequest.Status.SUPERSEDED
+    client.force_login(world.viewer)
+
+    body = page(client, older)
+
+    assert f'<a href="{newer.get_absolute_url()}">request #{newer.pk}</a>' in body
+    assert "Reason given" not in body
+
+
 def test_withdraw_without_javascript_redirects_with_a_message(client, world, policy):
     approval = world.open_request()
     client.force_login(world.engineer)
@@ -486,6 +511,49 @@ def test_the_panel_lists_requests_with_their_status(client, world, policy):
     assert f"#{approval.pk}" in body
     assert '<span class="badge badge-info">Open</span>' in body
     assert "Request approval" not in body  # viewers cannot ask
+
+
+def test_the_panel_offers_promotion_instead_of_a_request_where_approved(client, world):
+    make_policy(world.production)
+    approval = world.open_request()
+    submit_review(actor=world.lead, approval=approval, decision="approve")
+    approval.refresh_from_db()
+    client.force_login(world.engineer)
+
+    body = client.get(panel_url(world.version)).content.decode()
+
+    start = body.index('class="env-panel-head"')
+    head = body[start : body.index("</div>", start)]
+    until = dateformat.format(timezone.localtime(approval.expires_at), "j M Y")
+    assert f"Approved until {until}" in head
+    promote = reverse("approvals_app:promote", args=[world.model.name, world.version.version])
+    assert f"{promote}?environment=production" in head
+    assert "Request approval" not in head
+
+
+def test_an_expired_approval_offers_a_new_request(client, world):
+    make_policy(world.production)
+    approval = world.open_request()
+    submit_review(actor=world.lead, approval=approval, decision="approve")
+    ApprovalRequest.objects.filter(pk=approval.pk).update(
+        expires_at=timezone.now() - timedelta(days=1)
+    )
+    client.force_login(world.engineer)
+
+    body = client.get(panel_url(world.version)).content.decode()
+
+    assert "Request approval" in body
+    assert "Approved until" not in body
+
+
+def test_the_panel_names_the_open_request_instead_of_offering_another(client, world, policy):
+    approval = world.open_request()
+    client.force_login(world.engineer)
+
+    body = client.get(panel_url(world.version)).content.decode()
+
+    assert f"Request #{approval.pk} open" in body
+    assert "Request approval" not in body
 
 
 def test_the_panel_says_when_no_policy_covers_the_model(client, world):

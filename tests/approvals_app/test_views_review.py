@@ -256,6 +256,20 @@ def test_an_admin_is_offered_an_override_and_it_is_recorded(client, world, faili
     assert "Admin override" in response.content.decode()
 
 
+def test_an_empty_override_reason_asks_for_the_reason_not_the_gates_again(client, world, failing):
+    client.force_login(world.admin)
+
+    response = post_review(client, failing, override_reason="  ")
+
+    body = response.content.decode()
+    start = body.index('class="form-errors"')
+    alert = body[start : body.index("</div>", start)]
+    assert "Give the reason for the override." in alert
+    assert "does not meet" not in alert
+    assert 'name="override_reason"' in body
+    assert not Review.objects.exists()
+
+
 def test_an_admin_override_of_a_high_risk_model_survives_the_confirmation_step(
     client, world, failing
 ):

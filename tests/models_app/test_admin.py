@@ -446,6 +446,31 @@ def test_metrics_and_artefacts_are_shown_read_only(ops, world):
     assert "0.91" in response.text
 
 
+def test_the_run_and_properties_of_a_version_are_shown_read_only(ops, world):
+    ModelVersion.objects.filter(pk=world.pk).update(
+        run_id="run-8812",
+        run_link="https://mlflow.example.com/#/runs/8812",
+        properties={"stage": "<b>candidate</b>"},
+    )
+
+    response = ops.get(_url(ModelVersion, "change", world.pk))
+
+    assert "run-8812" in response.text
+    assert "https://mlflow.example.com/#/runs/8812" in response.text
+    assert "&quot;stage&quot;: &quot;&lt;b&gt;candidate&lt;/b&gt;&quot;" in response.text
+    for field in ("run_id", "run_link", "properties"):
+        assert f'name="{field}"' not in response.text
+
+
+def test_the_properties_of_a_model_are_shown_read_only(ops, registered_model):
+    RegisteredModel.objects.filter(pk=registered_model.pk).update(properties={"owner": "fraud"})
+
+    response = ops.get(_url(RegisteredModel, "change", registered_model.pk))
+
+    assert "&quot;owner&quot;: &quot;fraud&quot;" in response.text
+    assert 'name="properties"' not in response.text
+
+
 # --- aliases ---------------------------------------------------------------------------------
 
 

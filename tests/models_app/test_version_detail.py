@@ -154,6 +154,20 @@ def test_contributors_see_the_action_buttons_and_viewers_do_not(
 # --- header and overview -------------------------------------------------------------------
 
 
+def test_an_archived_models_version_offers_no_edit_buttons(
+    client, contributor, registered_model, version
+):
+    services.archive_model(actor=contributor, model=registered_model, reason="Replaced")
+    client.force_login(contributor)
+
+    content = client.get(page_url(version)).content.decode()
+
+    assert "Model archived" in content
+    assert "Edit card" not in content
+    assert "Log metrics" not in content
+    assert "Upload artefact" not in content
+
+
 def test_the_header_shows_aliases_tags_badges_and_card_state(client, contributor, version):
     make_alias(version.model, "champion", version)
     version.tags.add(Tag.objects.create(name="tabular"))
