@@ -1035,6 +1035,22 @@ class AuditedUserAdmin(UserAdmin):
         for user in queryset:
             self._delete_audited(request, user)
 
+    def user_change_password(self, request, id, form_url=""):
+        # The password form saves outside save_model; a redirect means it saved, and the
+        # transaction makes the new password and its ledger entry commit together.
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = self.get_object(request, id)
+                services.record_admin_change(
+                    actor=request.user,
+                    obj=user,
+                    action="models_app.user.password_set",
+                    before=None,
+                    after={"username": user.get_username(), "password_set": True},
+                )
+        return response
+
 
 admin.site.unregister(get_user_model())
 admin.site.register(get_user_model(), AuditedUserAdmin)

@@ -48,3 +48,20 @@ def test_deleting_an_account_records_its_memberships(client, superuser, team):
     assert not get_user_model().objects.filter(username="erin").exists()
     deleted = AuditEvent.objects.get(action="models_app.user.deleted")
     assert deleted.before["memberships"] == [f"{team.slug}:contributor"]
+
+
+def test_setting_a_password_in_the_admin_is_audited_without_the_hash(client, superuser):
+    client.force_login(superuser)
+    user = make_user("fran")
+
+    response = client.post(
+        f"/admin/auth/user/{user.pk}/password/",
+        {"password1": "a-long-new-passphrase-9", "password2": "a-long-new-passphrase-9"},
+    )
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("a-long-new-passphrase-9")
+    event = AuditEvent.objects.get(action="models_app.user.password_set")
+    assert event.after == {"username": "fran", "password_set": True}
+    assert user.password not in event.changes
