@@ -412,7 +412,8 @@ def withdraw_request(*, actor, approval: ApprovalRequest, reason: str = "") -> A
         if not approval.is_open:
             raise ApprovalError(
                 f"This request is {approval.get_status_display().lower()}; only open requests "
-                "can be withdrawn."
+                "can be withdrawn.",
+                code="conflict",
             )
         old = approval.status
         approval.status = ApprovalRequest.Status.WITHDRAWN
@@ -435,7 +436,9 @@ def resubmit_request(*, actor, approval: ApprovalRequest, justification: str) ->
         if actor.pk != approval.requester_id:
             raise NotEligible("Only the requester can re-submit this request.")
         if approval.status != ApprovalRequest.Status.CHANGES_REQUESTED:
-            raise ApprovalError("Only requests sent back for changes can be re-submitted.")
+            raise ApprovalError(
+                "Only requests sent back for changes can be re-submitted.", code="conflict"
+            )
         justification = (justification or "").strip() or approval.justification
         approval.status = ApprovalRequest.Status.OPEN
         approval.round += 1
@@ -465,7 +468,7 @@ def tick_checklist_item(
         if actor.pk != approval.requester_id and not is_eligible_reviewer(actor, approval.version):
             raise NotEligible("Only the requester or an eligible reviewer can tick the checklist.")
         if not approval.is_open:
-            raise ApprovalError("The checklist of a closed request cannot change.")
+            raise ApprovalError("The checklist of a closed request cannot change.", code="conflict")
         if item.policy_id != approval.policy_id:
             raise ApprovalError("That item is not on this request's checklist.")
         note, evidence_url = (note or "").strip(), (evidence_url or "").strip()
@@ -479,7 +482,7 @@ def tick_checklist_item(
             defaults={"ticked_by": actor, "note": note, "evidence_url": evidence_url},
         )
         if not created:
-            raise ApprovalError(f"“{item.text}” is already ticked.")
+            raise ApprovalError(f"“{item.text}” is already ticked.", code="duplicate")
         record_event(
             actor=actor,
             action="approvals.checklist.ticked",
@@ -575,11 +578,14 @@ def submit_review(
         approval = _lock(approval)
         version = approval.version
         if approval.status == ApprovalRequest.Status.CHANGES_REQUESTED:
-            raise ApprovalError("Changes were requested; the requester must re-submit first.")
+            raise ApprovalError(
+                "Changes were requested; the requester must re-submit first.", code="conflict"
+            )
         if approval.status != ApprovalRequest.Status.OPEN:
             raise ApprovalError(
                 f"This request is {approval.get_status_display().lower()}; it can no longer be "
-                "reviewed."
+                "reviewed.",
+                code="conflict",
             )
         policy = approval.policy
         if not policy.author_may_approve and actor.pk in (

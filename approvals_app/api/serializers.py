@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from approvals_app.models import ApprovalRequest, Review
+from approvals_app.models import ApprovalRequest, ChecklistTick, Review
 from models_app.api.serializers import RejectUnknownFields
 from models_app.models import Deployment, Environment
 
@@ -78,6 +78,55 @@ class ReviewCreateSerializer(RejectUnknownFields, serializers.Serializer):
         default="",
         help_text="Administrators only, where the policy allows: approve past a failing gate.",
     )
+
+
+class WithdrawSerializer(RejectUnknownFields, serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ResubmitSerializer(RejectUnknownFields, serializers.Serializer):
+    justification = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="What changed since the reviewers asked for changes; blank keeps the old one.",
+    )
+
+
+class ChecklistTickCreateSerializer(RejectUnknownFields, serializers.Serializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    evidence_url = serializers.URLField(
+        max_length=ChecklistTick._meta.get_field("evidence_url").max_length,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Items that require evidence need a note or this link.",
+    )
+
+
+class ChecklistTickSerializer(serializers.ModelSerializer):
+    item = serializers.IntegerField(source="item_id", read_only=True)
+    text = serializers.CharField(source="item.text", read_only=True)
+    ticked_by = serializers.SlugRelatedField(slug_field=USERNAME, read_only=True)
+    request_status = serializers.CharField(
+        source="request.status",
+        read_only=True,
+        help_text="The request's status after the tick: the last missing item may approve it.",
+    )
+
+    class Meta:
+        model = ChecklistTick
+        fields = [
+            "item",
+            "text",
+            "ticked_by",
+            "note",
+            "evidence_url",
+            "ticked_at",
+            "request_status",
+        ]
+        read_only_fields = fields
 
 
 class PromoteSerializer(RejectUnknownFields, serializers.Serializer):

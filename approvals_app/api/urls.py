@@ -9,6 +9,13 @@ urlpatterns = [
     path("approvals/queue/", views.my_queue, name="approval_queue"),
     path("approvals/<int:pk>/", views.approval_detail, name="approval_detail"),
     path("approvals/<int:pk>/reviews/", views.approval_review, name="approval_review"),
+    path("approvals/<int:pk>/withdraw/", views.approval_withdraw, name="approval_withdraw"),
+    path("approvals/<int:pk>/resubmit/", views.approval_resubmit, name="approval_resubmit"),
+    path(
+        "approvals/<int:pk>/checklist/<int:item_id>/",
+        views.approval_checklist_tick,
+        name="approval_checklist_tick",
+    ),
     path(
         "models/<str:name>/versions/<int:number>/approvals/",
         views.version_approvals,

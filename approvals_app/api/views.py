@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from approvals_app import services
 from approvals_app.api import serializers as s
-from approvals_app.models import ApprovalRequest, Review
+from approvals_app.models import ApprovalRequest, ChecklistItem, ChecklistTick, Review
 from approvals_app.promotion import promote, rollback
 from models_app.api.serializers import DeploymentSerializer, paginated
 from models_app.api.views import (
@@ -146,6 +146,60 @@ def approval_review(request, pk: int):
     data = validated(s.ReviewCreateSerializer, request)
     approval = services.submit_review(actor=request.user, approval=approval, **data)
     return _approval_response(request, approval)
+
+
+@login_not_required
+@extend_schema(
+    operation_id="approvals_withdraw",
+    request=s.WithdrawSerializer,
+    responses={200: s.ApprovalRequestSerializer, **ERRORS},
+    tags=["approvals"],
+)
+@api_view(["POST"])
+def approval_withdraw(request, pk: int):
+    """Take back an open request (its requester or a team admin); 409 once it is closed."""
+    approval = _request_or_404(request, pk)
+    data = validated(s.WithdrawSerializer, request)
+    approval = services.withdraw_request(actor=request.user, approval=approval, **data)
+    return _approval_response(request, approval)
+
+
+@login_not_required
+@extend_schema(
+    operation_id="approvals_resubmit",
+    request=s.ResubmitSerializer,
+    responses={200: s.ApprovalRequestSerializer, **ERRORS},
+    tags=["approvals"],
+)
+@api_view(["POST"])
+def approval_resubmit(request, pk: int):
+    """Send a request the reviewers asked changes on back for a new round (its requester
+    only); 409 unless changes were requested."""
+    approval = _request_or_404(request, pk)
+    data = validated(s.ResubmitSerializer, request)
+    approval = services.resubmit_request(actor=request.user, approval=approval, **data)
+    return _approval_response(request, approval)
+
+
+@login_not_required
+@extend_schema(
+    operation_id="approvals_checklist_tick",
+    request=s.ChecklistTickCreateSerializer,
+    responses={201: s.ChecklistTickSerializer, **ERRORS},
+    tags=["approvals"],
+)
+@api_view(["POST"])
+def approval_checklist_tick(request, pk: int, item_id: int):
+    """Tick an item of the request's checklist (its requester or an eligible reviewer). The
+    last missing item may complete the approval: request_status says where it stands."""
+    approval = _request_or_404(request, pk)
+    item = ChecklistItem.objects.filter(pk=item_id, policy_id=approval.policy_id).first()
+    if item is None:
+        raise NotFound(f"The checklist of request #{pk} has no item #{item_id}.")
+    data = validated(s.ChecklistTickCreateSerializer, request)
+    tick = services.tick_checklist_item(actor=request.user, approval=approval, item=item, **data)
+    tick = ChecklistTick.objects.select_related("item", "ticked_by", "request").get(pk=tick.pk)
+    return Response(s.ChecklistTickSerializer(tick).data, status=status.HTTP_201_CREATED)
 
 
 @login_not_required

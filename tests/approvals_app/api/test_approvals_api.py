@@ -2,7 +2,8 @@
 
 import pytest
 
-from approvals_app.models import ApprovalRequest
+from approvals_app.models import ApprovalRequest, ChecklistTick
+from approvals_app.services import submit_review
 from models_app.models import Deployment, Environment
 from models_app.services import create_access_token
 from tests.approvals_app.builders import auc_gate, build_world, make_policy
@@ -261,3 +262,198 @@ def test_the_queue_costs_the_same_queries_however_long_it_is(
         world.open_request(version=world.version_of(auc=0.96))
     with django_assert_num_queries(expected):
         assert client.get("/api/v1/approvals/queue/", headers=headers).json()["count"] == 4
+
+
+def sent_back(world):
+    approval = world.open_request()
+    return submit_review(
+        actor=world.lead, approval=approval, decision="request_changes", comment="Add slices."
+    )
+
+
+def restricted(world):
+    world.model.restricted = True
+    world.model.save()
+
+
+def test_the_requester_withdraws_an_open_request(client, world):
+    make_policy(world.production)
+    approval = world.open_request()
+
+    response = post(
+        client, f"/api/v1/approvals/{approval.pk}/withdraw/", {"reason": "Wrong build."},
+        world.engineer,
+    )  # fmt: skip
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "withdrawn"
+    approval.refresh_from_db()
+    assert approval.status == ApprovalRequest.Status.WITHDRAWN
+
+
+def test_withdrawing_is_refused_to_others_and_once_closed(client, world):
+    make_policy(world.production)
+    approval = world.open_request()
+    url = f"/api/v1/approvals/{approval.pk}/withdraw/"
+
+    reviewer = post(client, url, {}, world.lead)
+    assert_error(reviewer, 403, "permission_denied")
+    assert post(client, url, {}, world.engineer).status_code == 200
+    again = post(client, url, {}, world.engineer)
+
+    assert_error(again, 409, "conflict")
+    assert_error(post(client, url, {"why": "x"}, world.engineer), 400, "invalid")
+
+
+def test_withdrawing_needs_a_token_and_hides_restricted_requests_from_outsiders(client, world):
+    make_policy(world.production)
+    restricted(world)
+    approval = world.open_request()
+    url = f"/api/v1/approvals/{approval.pk}/withdraw/"
+
+    anonymous = client.post(url, {}, content_type="application/json")
+    outsider = post(client, url, {}, make_user("outsider"))
+
+    assert_error(anonymous, 401, "not_authenticated")
+    assert_error(outsider, 404, "not_found")
+    approval.refresh_from_db()
+    assert approval.status == ApprovalRequest.Status.OPEN
+
+
+def test_the_requester_resubmits_after_changes_were_requested(client, world):
+    make_policy(world.production)
+    approval = sent_back(world)
+
+    response = post(
+        client, f"/api/v1/approvals/{approval.pk}/resubmit/", {"justification": "Slices added."},
+        world.engineer,
+    )  # fmt: skip
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["status"], body["round"], body["justification"]) == ("open", 2, "Slices added.")
+
+
+def test_resubmitting_is_refused_to_others_and_unless_changes_were_requested(client, world):
+    make_policy(world.production)
+    approval = sent_back(world)
+    url = f"/api/v1/approvals/{approval.pk}/resubmit/"
+
+    reviewer = post(client, url, {"justification": "x"}, world.lead)
+    assert_error(reviewer, 403, "permission_denied")
+    assert post(client, url, {}, world.engineer).status_code == 200
+    again = post(client, url, {}, world.engineer)
+
+    assert_error(again, 409, "conflict")
+    approval.refresh_from_db()
+    assert approval.round == 2
+
+
+def test_resubmitting_needs_a_token_and_hides_restricted_requests_from_outsiders(client, world):
+    make_policy(world.production)
+    restricted(world)
+    approval = sent_back(world)
+    url = f"/api/v1/approvals/{approval.pk}/resubmit/"
+
+    anonymous = client.post(url, {}, content_type="application/json")
+    outsider = post(client, url, {}, make_user("outsider"))
+
+    assert_error(anonymous, 401, "not_authenticated")
+    assert_error(outsider, 404, "not_found")
+    approval.refresh_from_db()
+    assert approval.status == ApprovalRequest.Status.CHANGES_REQUESTED
+
+
+def test_ticking_the_last_checklist_item_completes_the_approval(client, world):
+    policy = make_policy(world.production, checklist=[("Bias review attached", True)])
+    approval = world.open_request()
+    item = policy.checklist_items.get()
+    submit_review(actor=world.lead, approval=approval, decision="approve")
+
+    response = post(
+        client,
+        f"/api/v1/approvals/{approval.pk}/checklist/{item.pk}/",
+        {"note": "See the report.", "evidence_url": "https://wiki.example.com/bias"},
+        world.engineer,
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json() | {"ticked_at": None} == {
+        "item": item.pk,
+        "text": "Bias review attached",
+        "ticked_by": "engineer",
+        "note": "See the report.",
+        "evidence_url": "https://wiki.example.com/bias",
+        "ticked_at": None,
+        "request_status": "approved",
+    }
+
+
+def test_ticking_is_refused_without_evidence_twice_to_the_ineligible_and_for_other_items(
+    client, world
+):
+    policy = make_policy(world.production, checklist=[("Bias review attached", True)])
+    other = make_policy(world.staging, checklist=[("Smoke test", False)])
+    approval = world.open_request()
+    url = f"/api/v1/approvals/{approval.pk}/checklist/{policy.checklist_items.get().pk}/"
+
+    bare = post(client, url, {"note": " "}, world.engineer)
+    viewer = post(client, url, {"note": "ok"}, world.viewer)
+    bad_link = post(client, url, {"evidence_url": "not a link"}, world.engineer)
+    foreign = post(
+        client,
+        f"/api/v1/approvals/{approval.pk}/checklist/{other.checklist_items.get().pk}/",
+        {},
+        world.engineer,
+    )
+    assert not ChecklistTick.objects.exists()
+    assert post(client, url, {"note": "ok"}, world.engineer).status_code == 201
+    twice = post(client, url, {"note": "again"}, world.lead)
+
+    assert bare.status_code == 400 and bare.json()["error"]["field"] == "note"
+    assert_error(viewer, 403, "permission_denied")
+    assert bad_link.status_code == 400 and bad_link.json()["error"]["field"] == "evidence_url"
+    assert_error(foreign, 404, "not_found")
+    assert_error(twice, 409, "duplicate")
+
+
+def test_ticking_a_closed_request_is_a_409(client, world):
+    policy = make_policy(world.production, checklist=[("Rollback plan", False)])
+    approval = world.open_request()
+    post(client, f"/api/v1/approvals/{approval.pk}/withdraw/", {}, world.engineer)
+
+    response = post(
+        client,
+        f"/api/v1/approvals/{approval.pk}/checklist/{policy.checklist_items.get().pk}/",
+        {},
+        world.engineer,
+    )
+
+    assert_error(response, 409, "conflict")
+
+
+def test_ticking_needs_a_token_and_hides_restricted_requests_from_outsiders(client, world):
+    policy = make_policy(world.production, checklist=[("Rollback plan", False)])
+    restricted(world)
+    approval = world.open_request()
+    url = f"/api/v1/approvals/{approval.pk}/checklist/{policy.checklist_items.get().pk}/"
+
+    anonymous = client.post(url, {}, content_type="application/json")
+    outsider = post(client, url, {}, make_user("outsider"))
+
+    assert_error(anonymous, 401, "not_authenticated")
+    assert_error(outsider, 404, "not_found")
+    assert not ChecklistTick.objects.exists()
+
+
+def test_reviewing_a_withdrawn_request_is_a_conflict(client, world):
+    make_policy(world.production)
+    approval = world.open_request()
+    post(client, f"/api/v1/approvals/{approval.pk}/withdraw/", {}, world.engineer)
+
+    response = post(
+        client, f"/api/v1/approvals/{approval.pk}/reviews/", {"decision": "approve"}, world.lead
+    )
+
+    assert_error(response, 409, "conflict")
+    assert not approval.reviews.exists()
