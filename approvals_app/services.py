@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, prefetch_related_objects
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from approvals_app import notifications
@@ -79,17 +79,8 @@ def latest_metric_values(version_id: int) -> dict[tuple[str, str], float]:
 def latest_metric_values_of(version_ids) -> dict[int, dict[tuple[str, str], float]]:
     """latest_metric_values for several versions in one query: {version_id: {(key, slice): v}}."""
     values: dict[int, dict[tuple[str, str], float]] = {}
-    rows = (
-        Metric.objects.filter(version_id__in=version_ids)
-        # A metric without a step ranks below any step, on every database: PostgreSQL would
-        # otherwise sort NULL last and let it win, SQLite first.
-        .order_by(
-            "version_id", "key", "slice", F("step").asc(nulls_first=True), "recorded_at", "id"
-        )
-        .values_list("version_id", "key", "slice", "value")
-    )
-    for version_id, key, metric_slice, value in rows:
-        values.setdefault(version_id, {})[(key, metric_slice)] = value  # later rows win
+    for row in Metric.objects.filter(version_id__in=list(version_ids)).latest_values():
+        values.setdefault(row["version_id"], {})[(row["key"], row["slice"])] = row["value"]
     return values
 
 

@@ -306,6 +306,29 @@ class MetricDefinition(models.Model):
         return self.key
 
 
+class MetricQuerySet(models.QuerySet):
+    def latest_values(self):
+        """One row per (version_id, key, slice) with ``value`` (the latest: highest step, a
+        metric without a step counting below any step, then the last recorded), ``entries``,
+        ``steps`` (how many carry a step) and ``last_step``. Grouped in the database, so one
+        query however long the training curves are."""
+        latest = (
+            Metric.objects.filter(
+                version=models.OuterRef("version_id"),
+                key=models.OuterRef("key"),
+                slice=models.OuterRef("slice"),
+            )
+            .order_by(models.F("step").desc(nulls_last=True), "-recorded_at", "-pk")
+            .values("value")[:1]
+        )
+        return self.values("version_id", "key", "slice").annotate(
+            value=models.Subquery(latest),
+            entries=models.Count("pk"),
+            steps=models.Count("step"),
+            last_step=models.Max("step"),
+        )
+
+
 class Metric(models.Model):
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="metrics")
     key = models.CharField(max_length=METRIC_KEY_MAX_LENGTH, validators=[metric_key_validator])
@@ -315,6 +338,8 @@ class Metric(models.Model):
         max_length=200, blank=True, help_text="Dataset or slice, e.g. 'eval' or 'gender=f'."
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MetricQuerySet.as_manager()
 
     class Meta:
         ordering = ["key", "slice", "step", "id"]

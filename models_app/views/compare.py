@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models import F, OuterRef, Prefetch, Q, Subquery
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -113,23 +113,11 @@ def _resolve(user, raw_refs: list[str], *, details: bool) -> list[ModelVersion]:
 
 
 def _latest_metrics(version_ids: Iterable[int], keys: Iterable[str] | None = None) -> list[dict]:
-    """The latest value of each (version, key, slice), with how many steps it was logged at:
-    one query, grouped in the database however long the training curves are."""
-    latest = (
-        Metric.objects.filter(
-            version=OuterRef("version_id"), key=OuterRef("key"), slice=OuterRef("slice")
-        )
-        .order_by(F("step").desc(nulls_last=True), "-recorded_at", "-pk")
-        .values("value")[:1]
-    )
+    """The latest value of each (version, key, slice), with how many steps it was logged at."""
     rows = Metric.objects.filter(version_id__in=list(version_ids))
     if keys is not None:
         rows = rows.filter(key__in=list(keys))
-    return list(
-        rows.values("version_id", "key", "slice")
-        .annotate(value=Subquery(latest), steps=Count("step"))
-        .order_by("key", "slice", "version_id")
-    )
+    return list(rows.latest_values().order_by("key", "slice", "version_id"))
 
 
 def _definitions(keys: Iterable[str]) -> dict[str, dict]:

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, F, Max, OuterRef, Subquery, Value
+from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -238,26 +238,10 @@ def _ancestors(version: ModelVersion, user) -> tuple[list[ModelVersion], bool, b
 
 
 def _metrics(request, version: ModelVersion) -> dict:
-    # The latest value is the one at the highest step; without steps, the last one recorded.
-    latest = (
-        Metric.objects.filter(version=version, key=OuterRef("key"), slice=OuterRef("slice"))
-        .order_by(F("step").desc(nulls_last=True), "-recorded_at", "-pk")
-        .values("value")[:1]
-    )
-    rows = (
-        Metric.objects.filter(version=version)
-        .values("key", "slice")
-        .annotate(
-            entries=Count("pk"),
-            steps=Count("step"),
-            last_step=Max("step"),
-            latest_value=Subquery(latest),
-        )
-        .order_by("key", "slice")
-    )
+    rows = Metric.objects.filter(version=version).latest_values().order_by("key", "slice")
     groups: dict[str, list[dict]] = {}
     for row in rows:
-        row["display"] = format_metric_value(row["latest_value"])
+        row["display"] = format_metric_value(row["value"])
         groups.setdefault(row["key"], []).append(row)
     definitions = MetricDefinition.objects.in_bulk(list(groups), field_name="key")
     return {

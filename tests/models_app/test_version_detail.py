@@ -369,10 +369,10 @@ def test_metrics_show_the_latest_value_with_unit_and_direction(client, contribut
 
     groups = {group["key"]: group for group in response.context["metric_groups"]}
     assert list(groups) == ["accuracy", "latency_p95", "loss"]
-    assert groups["accuracy"]["rows"][0]["latest_value"] == 0.934
+    assert groups["accuracy"]["rows"][0]["value"] == 0.934
     assert groups["accuracy"]["rows"][0]["entries"] == 2
     assert [row["slice"] for row in groups["latency_p95"]["rows"]] == ["eu", "us"]
-    assert groups["loss"]["rows"][0]["latest_value"] == 0.31
+    assert groups["loss"]["rows"][0]["value"] == 0.31
     assert groups["loss"]["rows"][0]["steps"] == 4
     assert groups["loss"]["definition"] is None
     content = response.content.decode()
