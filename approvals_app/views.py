@@ -34,6 +34,7 @@ from approvals_app.forms import (
 from approvals_app.gates import Outcome
 from approvals_app.models import ApprovalRequest, ChecklistItem, ChecklistTick, Review
 from approvals_app.services import ApprovalError, GateReport
+from models_app.comparison import format_number, format_value, with_unit
 from models_app.models import (
     AuditEvent,
     Deployment,
@@ -71,33 +72,6 @@ _PREFETCH = (
 )
 
 
-# --- formatting numbers ----------------------------------------------------------------------
-
-
-def _number(value: float) -> str:
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        return f"{value:,.0f}"
-    if magnitude >= 100:
-        return f"{value:.1f}".rstrip("0").rstrip(".")
-    return f"{value:.4g}"
-
-
-# Units that say nothing next to the number (a ratio reads as 0.91 without "ratio" after it).
-_SILENT_UNITS = {"", "ratio"}
-
-
-def _with_unit(text: str, unit: str) -> str:
-    if unit in _SILENT_UNITS:
-        return text
-    return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
-
-
-def _value(value: float | None, unit: str = "") -> str:
-    """A metric value for people: '—' when there is none (never 0), with its unit."""
-    return "—" if value is None else _with_unit(_number(value), unit)
-
-
 @dataclass
 class Delta:
     text: str = ""
@@ -113,7 +87,7 @@ def _delta(candidate: float | None, current: float | None, unit: str, higher) ->
     if change == 0:
         return Delta(text="no change")
     sign = "+" if change > 0 else "−"
-    delta = Delta(text=_with_unit(f"{sign}{_number(abs(change))}", unit))
+    delta = Delta(text=with_unit(f"{sign}{format_number(abs(change))}", unit))
     if current != 0 and unit != "%":
         delta.percent = f"{change / abs(current) * 100:+.1f}%".replace("-", "−")
     if higher is not None:
@@ -128,7 +102,7 @@ def _gate_rule(gate: dict) -> str:
     label = gate["metric_key"] + (f"[{gate['metric_slice']}]" if gate.get("metric_slice") else "")
     if gate["kind"] == "absolute":
         operator = {">=": "≥", "<=": "≤"}.get(gate["operator"], gate["operator"])
-        return f"{label} {operator} {_number(gate['threshold'])}"
+        return f"{label} {operator} {format_number(gate['threshold'])}"
     return f"{label} no more than {gate['max_regression_percent']:g}% worse than now"
 
 
@@ -143,9 +117,9 @@ def _gate_rows(results: list[dict], units: dict[str, str]) -> list[dict]:
                 "rule": _gate_rule(gate),
                 "outcome": result["outcome"],
                 "blocking": gate.get("blocking", True),
-                "candidate": _value(result.get("candidate_value"), unit),
-                "reference": _value(result.get("reference_value"), unit),
-                "limit": _value(result.get("limit"), unit),
+                "candidate": format_value(result.get("candidate_value"), unit),
+                "reference": format_value(result.get("reference_value"), unit),
+                "limit": format_value(result.get("limit"), unit),
                 "relative": gate["kind"] == "relative",
                 "summary": result["summary"],
             }
@@ -379,8 +353,8 @@ def _comparison(
                 "key": key,
                 "slice": metric_slice,
                 "higher": higher,
-                "candidate": _value(candidate, unit),
-                "current": _value(now, unit),
+                "candidate": format_value(candidate, unit),
+                "current": format_value(now, unit),
                 "delta": _delta(candidate, now, unit, higher),
             }
         )
@@ -556,7 +530,7 @@ def _evidence_context(approval: ApprovalRequest) -> dict:
         context.update(
             frozen_gate_rows=_gate_rows(frozen_gates, units),
             frozen_metrics=[
-                {**m, "display": _value(m["value"], units.get(m["key"], ""))}
+                {**m, "display": format_value(m["value"], units.get(m["key"], ""))}
                 for m in frozen.get("metrics", [])
             ],
             frozen_card=[
